@@ -1,0 +1,22 @@
+# lcservice — common tasks. `make test` is what CI runs.
+GO ?= go
+
+.PHONY: build test vet fmt-check run-basic bench
+
+build:
+	$(GO) build ./...
+
+test:
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+run-basic:
+	$(GO) run ./examples/basic
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
