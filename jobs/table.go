@@ -1,0 +1,102 @@
+package jobs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// Table is a table attachment: a caption, column headers and rows of cells.
+// Cells may be any value that marshals to JSON. A Table is safe for
+// concurrent use, and is marshalled with the rows it holds at that moment.
+type Table struct {
+	caption string
+	headers []string
+
+	mu   sync.Mutex
+	rows [][]any
+}
+
+// NewTable returns an empty table with the given caption and column headers.
+func NewTable(caption string, headers ...string) *Table {
+	return &Table{caption: caption, headers: slices.Clone(headers)}
+}
+
+// AddRow appends a row. Give one cell per header; the cells are copied, so
+// the caller may reuse the slice.
+func (t *Table) AddRow(cells ...any) {
+	row := slices.Clone(cells)
+	if row == nil {
+		row = []any{}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rows = append(t.rows, row)
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.rows)
+}
+
+// Caption returns the table's caption.
+func (t *Table) Caption() string { return t.caption }
+
+// Headers returns a copy of the column headers.
+func (t *Table) Headers() []string { return slices.Clone(t.headers) }
+
+// Rows returns a copy of the rows; the cells themselves are not deep-copied.
+func (t *Table) Rows() [][]any {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([][]any, len(t.rows))
+	for i, r := range t.rows {
+		out[i] = slices.Clone(r)
+	}
+	return out
+}
+
+// AttachmentType returns "table".
+func (*Table) AttachmentType() string { return TypeTable }
+
+// tableJSON is the wire shape of a table attachment; headers and rows are
+// lists even when empty.
+type tableJSON struct {
+	Type    string   `json:"att_type"`
+	Caption string   `json:"caption"`
+	Headers []string `json:"headers"`
+	Rows    [][]any  `json:"rows"`
+}
+
+// MarshalJSON renders {att_type, caption, headers, rows}. It fails, naming
+// the row, if a cell cannot be marshalled.
+func (t *Table) MarshalJSON() ([]byte, error) {
+	if t == nil {
+		return nil, errors.New("jobs: nil *Table; create tables with NewTable")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	headers := t.headers
+	if headers == nil {
+		headers = []string{}
+	}
+	rows := t.rows
+	if rows == nil {
+		rows = [][]any{}
+	}
+	b, err := json.Marshal(tableJSON{TypeTable, t.caption, headers, rows})
+	if err != nil {
+		// Find the culprit so the error points at it.
+		for i, r := range rows {
+			if _, rerr := json.Marshal(r); rerr != nil {
+				return nil, fmt.Errorf("jobs: table %q row %d: %w", t.caption, i, rerr)
+			}
+		}
+		return nil, fmt.Errorf("jobs: table %q: %w", t.caption, err)
+	}
+	return b, nil
+}
