@@ -1,0 +1,112 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// dispatch answers one verified, parsed envelope.
+func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
+	if env.Version > ProtocolVersion {
+		return Failf("unsupported protocol version %d: this service speaks version %d; upgrade lcservice", env.Version, ProtocolVersion)
+	}
+	if env.EType == "" {
+		return Failf("missing etype")
+	}
+	deadline := epochSeconds(env.Deadline)
+	if !deadline.IsZero() {
+		if !time.Now().Before(deadline) {
+			return Failf("deadline %s passed before the %s event could be handled", deadline.UTC().Format(time.RFC3339), env.EType)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+
+	req := &Request{
+		OID:       env.OID,
+		MessageID: env.MID,
+		EventType: env.EType,
+		Deadline:  deadline,
+		Data:      env.Data,
+		jwt:       env.JWT,
+		base:      s.log,
+	}
+	h, err := s.handlerFor(req)
+	if err != nil {
+		return Fail(err)
+	}
+	if h == nil {
+		return notImplemented
+	}
+	if env.EType != Health {
+		s.inProgress.Add(1)
+		defer s.inProgress.Add(-1)
+	}
+	return s.call(ctx, req, h)
+}
+
+// handlerFor picks the handler of req's etype, wrapped in its middleware, and
+// validates the parameters it declares. A nil handler means not implemented.
+func (s *Service) handlerFor(req *Request) (HandlerFunc, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.implementedLocked(req.EventType) {
+		return nil, nil
+	}
+	var h HandlerFunc
+	switch req.EventType {
+	case Health:
+		return s.handleHealth, nil
+	case GetResource:
+		h = s.handleGetResource
+	case CommandEvent:
+		h = s.handleCommand
+	case RequestEvent:
+		p, err := s.params.validate(rawParams(req.Data))
+		if err != nil {
+			return nil, err
+		}
+		req.setParams(p)
+		h = s.handlers[req.EventType]
+	default:
+		h = s.handlers[req.EventType]
+	}
+	if h == nil {
+		h = func(context.Context, *Request) Response { return OK(nil) }
+	}
+	mws := s.middleware[req.EventType]
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	for i := len(s.wrappers) - 1; i >= 0; i-- {
+		h = s.wrappers[i](h)
+	}
+	return h, nil
+}
+
+// call runs h, turning a panic into a retryable failure so the process keeps serving.
+func (s *Service) call(ctx context.Context, req *Request, h HandlerFunc) (resp Response) {
+	defer func() {
+		if v := recover(); v != nil {
+			err := fmt.Errorf("handler panicked: %v", v)
+			req.Logger().Error("handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			resp = Retry(err)
+		}
+	}()
+	return h(ctx, req)
+}
+
+// rawParams splits an object payload into fields; any other payload has none.
+func rawParams(data json.RawMessage) map[string]json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &m); err != nil {
+			return map[string]json.RawMessage{}
+		}
+	}
+	return m
+}

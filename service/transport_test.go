@@ -1,0 +1,142 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestSignatureRefusals(t *testing.T) {
+	svc, _, _ := newTestService(t)
+	called := false
+	svc.OnOrgInstall(func(context.Context, *Request) Response { called = true; return OK(nil) })
+	body := mustJSON(t, envelopeFor(OrgInstall, nil))
+	other := mustJSON(t, envelopeFor(OrgUninstall, nil))
+	good := Sign([]byte(testSecret), body)
+	cases := []struct {
+		name, sig  string
+		wantStatus int
+	}{
+		{"valid", good, 200},
+		{"uppercase hex", strings.ToUpper(good), 200},
+		{"missing", "", 401},
+		{"wrong secret", Sign([]byte("other"), body), 401},
+		{"over another body", Sign([]byte(testSecret), other), 401},
+		{"truncated", good[:len(good)-2], 401},
+		{"extended", good + "00", 401},
+		{"not hex", strings.Repeat("zz", 32), 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			called = false
+			res := postRaw(t, svc, body, c.sig)
+			if res.Status != c.wantStatus {
+				t.Fatalf("status %d, want %d", res.Status, c.wantStatus)
+			}
+			if called != (c.wantStatus == 200) {
+				t.Errorf("handler called = %v", called)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+		})
+	}
+}
+
+func TestBadBodies(t *testing.T) {
+	svc, _, _ := newTestService(t, WithMaxBodyBytes(1024))
+	svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
+	big := mustJSON(t, envelopeFor(OrgInstall, map[string]string{"pad": strings.Repeat("x", 2000)}))
+	for _, c := range []struct {
+		name   string
+		body   []byte
+		status int
+	}{
+		{"not json", []byte("hello"), 400},
+		{"json array", []byte(`[1,2]`), 400},
+		{"json string", []byte(`"x"`), 400},
+		{"wrong field type", []byte(`{"version":"one","etype":"org_install"}`), 400},
+		{"truncated json", []byte(`{"etype":`), 400},
+		{"too large", big, 413},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := postRaw(t, svc, c.body, Sign([]byte(testSecret), c.body))
+			if res.Status != c.status {
+				t.Errorf("status %d, want %d", res.Status, c.status)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+		})
+	}
+	// The body limit is checked before the signature: an unsigned huge body is 413.
+	if res := postRaw(t, svc, big, ""); res.Status != 413 {
+		t.Errorf("unsigned oversized body: %d", res.Status)
+	}
+}
+
+func TestLivenessAndRouting(t *testing.T) {
+	svc, _, _ := newTestService(t)
+	rec := httptest.NewRecorder()
+	svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != 200 || rec.Body.String() != `{"status":"ok"}` || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("/healthz: %d %q", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /: %d", rec.Code)
+	}
+	// Webhooks are accepted on any path.
+	body := mustJSON(t, envelopeFor(Health, nil))
+	req := httptest.NewRequest(http.MethodPost, "/some/deep/path", bytes.NewReader(body))
+	req.Header.Set(SignatureHeader, Sign([]byte(testSecret), body))
+	rec = httptest.NewRecorder()
+	svc.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"success":true`) {
+		t.Errorf("POST deep path: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestEmptySecret(t *testing.T) {
+	if _, err := New("x", ""); err == nil || !strings.Contains(err.Error(), "WithInsecureNoSecret") {
+		t.Fatalf("empty secret: %v", err)
+	}
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	svc, err := New("x", "", WithInsecureNoSecret(), WithLogOutput(out, errOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
+	if res := postRaw(t, svc, mustJSON(t, envelopeFor(OrgInstall, nil)), ""); !res.Success {
+		t.Errorf("insecure service refused an unsigned call: %+v", res)
+	}
+	if !strings.Contains(errOut.String(), `"severity":"CRITICAL"`) || !strings.Contains(errOut.String(), "WITHOUT signature verification") {
+		t.Errorf("no critical line at start: %q", errOut.String())
+	}
+}
+
+func TestNewRefusesBadNames(t *testing.T) {
+	for _, name := range []string{"", "Upper", "has space", "-lead", strings.Repeat("a", 64)} {
+		if _, err := New(name, "s"); err == nil {
+			t.Errorf("New(%q) accepted", name)
+		}
+	}
+	if _, err := New("ok", "s", WithMaxBodyBytes(0)); err == nil {
+		t.Error("zero body limit accepted")
+	}
+}
+
+func TestStartupHookFailureAnswersRetry(t *testing.T) {
+	svc, _, _ := newTestService(t)
+	svc.OnStartup(func(context.Context) error { return io.ErrUnexpectedEOF })
+	svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
+	res := postSigned(t, svc, envelopeFor(OrgInstall, nil))
+	if res.Success || !res.Retry || !strings.Contains(res.Error, "startup hook") {
+		t.Errorf("got %+v", res)
+	}
+}
