@@ -15,6 +15,8 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# A development secret unless one is exported; never use it in production.
+run-basic: export LC_SHARED_SECRET ?= dev-secret-change-me
 run-basic:
 	$(GO) run ./examples/basic
 

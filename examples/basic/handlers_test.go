@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lcsvc/lcservice/service"
+)
+
+func deliver(t *testing.T, svc *service.Service, etype string, data any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"version": 1, "oid": "11111111-2222-3333-4444-555555555555", "mid": "m",
+		"deadline": time.Now().Add(time.Minute).Unix(), "jwt": "j", "etype": etype, "data": data,
+	})
+	r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+	r.Header.Set(service.SignatureHeader, service.Sign([]byte("s"), body))
+	w := httptest.NewRecorder()
+	svc.ServeHTTP(w, r)
+	var out map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	return out
+}
+
+func TestDetectionOpensJob(t *testing.T) {
+	var logs bytes.Buffer
+	svc, err := newService("s", service.WithLogOutput(&logs, &logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := deliver(t, svc, "detection", map[string]any{
+		"cat":     detectionName,
+		"routing": map[string]any{"sid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "hostname": "web-1"},
+		"detect":  map[string]any{"event": map[string]any{"FILE_PATH": `C:\temp\mimikatz.exe`}},
+	})
+	jobs, _ := out["jobs"].([]any)
+	if out["success"] != true || len(jobs) != 1 {
+		t.Fatalf("detection answered %v", out)
+	}
+	j := jobs[0].(map[string]any)
+	if !strings.Contains(j["cause"].(string), "web-1") || j["end"] == nil {
+		t.Errorf("job = %v", j)
+	}
+	// Other detections are acknowledged without a job.
+	out = deliver(t, svc, "detection", map[string]any{"cat": "other"})
+	if out["success"] != true || out["jobs"] != nil {
+		t.Errorf("unrelated detection answered %v", out)
+	}
+	// Daily tick and install/uninstall succeed.
+	for _, e := range []string{"org_per_24h", "org_install", "org_uninstall"} {
+		if out := deliver(t, svc, e, map[string]any{}); out["success"] != true {
+			t.Errorf("%s answered %v", e, out)
+		}
+	}
+}
+
+func TestNewServiceNeedsSecret(t *testing.T) {
+	if _, err := newService(""); err == nil || !strings.Contains(err.Error(), "LC_SHARED_SECRET") {
+		t.Errorf("empty secret: %v", err)
+	}
+}

@@ -1,0 +1,65 @@
+// Command basic is a complete plain LimaCharlie service to copy from: it
+// declares request parameters, answers requests with a job carrying a table,
+// subscribes to a detection, publishes a resource, and handles org install,
+// uninstall and a daily tick.
+//
+// It reads PORT (default 8080) and LC_SHARED_SECRET (required).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/lcsvc/lcservice/service"
+)
+
+func main() {
+	svc, err := newService(os.Getenv("LC_SHARED_SECRET"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "basic:", err)
+		os.Exit(2)
+	}
+	if err := service.ListenAndServe(context.Background(), svc, ""); err != nil {
+		svc.Logger().Error("server stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// newService builds the service; tests call it directly.
+func newService(secret string, opts ...service.Option) (*service.Service, error) {
+	if secret == "" {
+		return nil, fmt.Errorf("LC_SHARED_SECRET is not set: export the shared secret configured for this service in LimaCharlie")
+	}
+	svc, err := service.New("basic-example", secret, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.SetRequestParams(requestParams); err != nil {
+		return nil, err
+	}
+	if err := svc.PublishResource("suspicious-names", "lookup", suspiciousNames); err != nil {
+		return nil, err
+	}
+	svc.SubscribeDetections(detectionName)
+	svc.OnRequest(handleRequest)
+	svc.OnDetection(handleDetection)
+	svc.OnOrgInstall(func(ctx context.Context, req *service.Request) service.Response {
+		req.Logger().Info("installed in organization")
+		return service.OK(nil)
+	})
+	svc.OnOrgUninstall(func(ctx context.Context, req *service.Request) service.Response {
+		req.Logger().Info("removed from organization")
+		return service.OK(nil)
+	})
+	if err := svc.OnTick(service.OrgPer24h, handleDaily); err != nil {
+		return nil, err
+	}
+	return svc, nil
+}
+
+func handleDaily(ctx context.Context, req *service.Request) service.Response {
+	req.Logger().Info("daily maintenance", slog.String("resource", "suspicious-names"))
+	return service.OK(map[string]any{"checked": true})
+}
