@@ -1,0 +1,171 @@
+package tracking
+
+import (
+	"container/heap"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Table holds pending continuations. It is safe for concurrent use. Create
+// one with [New] and stop it with [Table.Close].
+type Table[V any] struct {
+	opts Options[V]
+
+	mu      sync.Mutex
+	pending *simplelru.LRU[string, *item[V]] // recency order, for eviction
+	expiry  expiryQueue[V]                   // expiry order, for sweeping
+	seq     uint64
+	closed  bool
+	stats   Stats
+
+	stop        chan struct{}  // closed by Shutdown to stop the sweeper
+	wake        chan struct{}  // an Add made an earlier expiry: re-arm the sweeper
+	sweeperDone chan struct{}  // closed when the sweeper has returned
+	callbacks   sync.WaitGroup // OnTimeout batches in flight
+}
+
+// New returns an empty table and starts its sweeper goroutine, which runs
+// until Close or Shutdown.
+func New[V any](opts Options[V]) (*Table[V], error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	// The table evicts by itself before adding (so it can report what it
+	// evicted after unlocking); the LRU's own eviction never triggers.
+	pending, err := simplelru.NewLRU[string, *item[V]](opts.Capacity, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidOptions, err)
+	}
+	t := &Table[V]{
+		opts:        opts,
+		pending:     pending,
+		stop:        make(chan struct{}),
+		wake:        make(chan struct{}, 1),
+		sweeperDone: make(chan struct{}),
+	}
+	go t.sweepLoop()
+	return t, nil
+}
+
+// Add stores e until it is resolved, finished, expires or is evicted. A
+// zero Created becomes now, a zero Expires becomes Created + Options.TTL
+// (an Expires already past is accepted and times out at the next sweep).
+// Add fails if e.ID is empty or already pending, or the table is closed. If
+// the table is full, the least recently used entry is evicted and passed to
+// Options.OnEvict before Add returns.
+func (t *Table[V]) Add(e Entry[V]) error {
+	if e.ID == "" {
+		return ErrEmptyID
+	}
+	if e.Created.IsZero() {
+		e.Created = t.opts.Now()
+	}
+	if e.Expires.IsZero() {
+		e.Expires = e.Created.Add(t.opts.TTL)
+	}
+	e.Replies = 0
+
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return ErrClosed
+	}
+	if t.pending.Contains(e.ID) {
+		t.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrDuplicateID, e.ID)
+	}
+	var evicted []Entry[V]
+	for t.pending.Len() >= t.opts.Capacity {
+		_, old, _ := t.pending.RemoveOldest()
+		heap.Remove(&t.expiry, old.index)
+		evicted = append(evicted, old.entry)
+	}
+	t.stats.Evicted += int64(len(evicted))
+	t.seq++
+	it := &item[V]{entry: e, seq: t.seq}
+	t.pending.Add(e.ID, it)
+	heap.Push(&t.expiry, it)
+	t.stats.Added++
+	earliest := it.index == 0
+	t.mu.Unlock()
+
+	if earliest {
+		select {
+		case t.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+
+	if t.opts.OnEvict != nil {
+		for _, old := range evicted {
+			t.opts.OnEvict(old)
+		}
+	}
+	return nil
+}
+
+// Resolve returns the pending entry with the given ID for a reply, with
+// Replies counting this reply. A single-reply entry is removed; a streaming
+// entry stays, marked as recently used, until it expires or Done is called.
+// ok is false if no such entry is pending, including one already past its
+// expiry: that one belongs to OnTimeout.
+func (t *Table[V]) Resolve(id string) (e Entry[V], ok bool) {
+	now := t.opts.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	it, ok := t.pending.Peek(id)
+	if !ok || it.entry.expired(now) {
+		return Entry[V]{}, false
+	}
+	it.entry.Replies++
+	t.stats.Resolved++
+	if it.entry.Streaming {
+		t.pending.Get(id) // a reply is a use: keep it away from eviction
+	} else {
+		t.removeLocked(it)
+	}
+	return it.entry, true
+}
+
+// Done removes the pending entry with the given ID and returns it, so no
+// timeout fires for it; it is how a streaming entry is finished early, but
+// works for any entry. ok is false if no such entry is pending, including
+// one already past its expiry.
+func (t *Table[V]) Done(id string) (e Entry[V], ok bool) {
+	now := t.opts.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	it, ok := t.pending.Peek(id)
+	if !ok || it.entry.expired(now) {
+		return Entry[V]{}, false
+	}
+	t.removeLocked(it)
+	t.stats.Done++
+	return it.entry, true
+}
+
+// Len returns the number of pending entries.
+func (t *Table[V]) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pending.Len()
+}
+
+// Stats returns a snapshot of the table's counters.
+func (t *Table[V]) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.stats
+	s.Pending = int64(t.pending.Len())
+	return s
+}
+
+// removeLocked takes it out of both the LRU and the expiry queue. t.mu must
+// be held.
+func (t *Table[V]) removeLocked(it *item[V]) {
+	t.pending.Remove(it.entry.ID)
+	heap.Remove(&t.expiry, it.index)
+}
