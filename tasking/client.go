@@ -1,0 +1,151 @@
+package tasking
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the LimaCharlie REST API a Client calls unless told
+// otherwise.
+const DefaultBaseURL = "https://api.limacharlie.io"
+
+// EnvBaseURL names the environment variable that, when set, replaces
+// DefaultBaseURL (WithBaseURL still wins over it).
+const EnvBaseURL = "LC_API_URL"
+
+// Retry defaults: enough to ride out a short 429 window or a brief outage
+// well within the 590 s a webhook handler has.
+const (
+	DefaultMaxAttempts = 5
+	DefaultBaseDelay   = 200 * time.Millisecond
+	DefaultMaxDelay    = 10 * time.Second
+)
+
+// attemptTimeout bounds one HTTP attempt of the default client, so a hung
+// connection is retried instead of holding the call until its context ends
+// (or forever, without a deadline).
+const attemptTimeout = 2 * time.Minute
+
+// Client calls the LimaCharlie REST API on behalf of a service. Create one
+// per process with NewClient; it is safe for concurrent use.
+type Client struct {
+	baseURL     string
+	baseErr     error // why baseURL is unusable; returned by every call
+	http        *http.Client
+	maxAttempts int
+	baseDelay   time.Duration
+	maxDelay    time.Duration
+	legacyRules bool
+
+	// sleep waits d or until ctx is done; tests replace it to run fast.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithBaseURL sets the API base URL, without the /v1 suffix, e.g.
+// "http://127.0.0.1:8080" for an emulated cloud. An empty u keeps the
+// default ($LC_API_URL, else DefaultBaseURL).
+func WithBaseURL(u string) Option {
+	return func(c *Client) {
+		if u != "" {
+			c.baseURL = u
+		}
+	}
+}
+
+// WithHTTPClient makes the Client send its requests through hc instead of
+// its own pooled client. A nil hc is ignored.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.http = hc
+		}
+	}
+}
+
+// WithRetry sets how often and how patiently a call is retried: at most
+// maxAttempts attempts (at least 1), waiting a random time up to
+// baseDelay·2ⁿ, never more than maxDelay, between them.
+func WithRetry(maxAttempts int, baseDelay, maxDelay time.Duration) Option {
+	return func(c *Client) {
+		c.maxAttempts = max(maxAttempts, 1)
+		c.baseDelay = max(baseDelay, 0)
+		c.maxDelay = max(maxDelay, c.baseDelay)
+	}
+}
+
+// WithLegacyRules stores rules through the legacy /v1/rules endpoints
+// instead of Hive (dr-<namespace>).
+func WithLegacyRules() Option {
+	return func(c *Client) { c.legacyRules = true }
+}
+
+// NewClient returns a Client configured by opts. A base URL that cannot be
+// used is reported by every call rather than here.
+func NewClient(opts ...Option) *Client {
+	c := &Client{
+		baseURL:     DefaultBaseURL,
+		maxAttempts: DefaultMaxAttempts,
+		baseDelay:   DefaultBaseDelay,
+		maxDelay:    DefaultMaxDelay,
+		sleep:       sleepContext,
+	}
+	if env := os.Getenv(EnvBaseURL); env != "" {
+		c.baseURL = env
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	if c.http == nil {
+		c.http = newHTTPClient()
+	}
+	c.baseURL = strings.TrimRight(c.baseURL, "/")
+	c.baseErr = checkBaseURL(c.baseURL)
+	return c
+}
+
+// BaseURL returns the API base URL the Client calls, without trailing slash.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// Auth is the credentials for one organization: its OID and the JWT from
+// the webhook envelope being handled.
+type Auth struct {
+	OID string
+	JWT string
+}
+
+func newHTTPClient() *http.Client {
+	var t *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	} else {
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
+	// A service tasks many sensors of few orgs against one host: keep
+	// enough idle connections to that host to avoid new handshakes.
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t, Timeout: attemptTimeout}
+}
+
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL or $%s) does not parse: %w", raw, EnvBaseURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL or $%s) must be http:// or https:// with a host, e.g. %s", raw, EnvBaseURL, DefaultBaseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL or $%s) must not have a query or fragment", raw, EnvBaseURL)
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package tasking
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// keyLabel derives the token key from the service secret, so the secret
+// that signs webhooks is never used directly for another purpose.
+const keyLabel = "lcservice/correlation/v1"
+
+// maxServiceLen bounds the service name a Codec accepts.
+const maxServiceLen = 128
+
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// Codec writes and reads the correlation tokens of one service. It is safe
+// for concurrent use.
+type Codec struct {
+	prefix string
+	key    []byte
+}
+
+// NewCodec returns the codec for service, keyed from secret (the service's
+// shared secret). Neither may be empty; service must be 1-128 bytes of
+// letters, digits, '_', '.' or '-'.
+func NewCodec(service string, secret []byte) (*Codec, error) {
+	if service == "" {
+		return nil, errors.New("tasking: NewCodec: the service name is empty")
+	}
+	if len(service) > maxServiceLen || strings.IndexFunc(service, badServiceRune) >= 0 {
+		return nil, fmt.Errorf("tasking: NewCodec: service name %q: use 1-%d letters, digits, '_', '.' or '-'", service, maxServiceLen)
+	}
+	if len(secret) == 0 {
+		return nil, errors.New("tasking: NewCodec: the secret is empty: tokens would be forgeable; pass the service's shared secret")
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(keyLabel))
+	return &Codec{prefix: ReplicantPrefix(service), key: m.Sum(nil)}, nil
+}
+
+func badServiceRune(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '.' || r == '-')
+}
+
+// Prefix returns the investigation_id prefix of this service's tokens,
+// "svc-<service>-ex/".
+func (c *Codec) Prefix() string { return c.prefix }
+
+// Encode returns the investigation_id carrying t: Prefix() followed by the
+// token in unpadded base64url. t.ID and t.Expiry are required.
+func (c *Codec) Encode(t Token) (string, error) {
+	b, err := appendPayload(make([]byte, 0, 64), t)
+	if err != nil {
+		return "", err
+	}
+	b = append(b, c.tag(b)...)
+	return c.prefix + tokenEncoding.EncodeToString(b), nil
+}
+
+// Decode verifies and reads an investigation_id written by Encode. It
+// returns an error matching ErrNotOurs (another prefix), ErrMalformed,
+// ErrBadTag (not made with this service's name and secret) or ErrExpired
+// (authentic, but its expiry is before now; the token is returned with
+// it). Nothing in the token is trusted before its tag verifies.
+func (c *Codec) Decode(investigationID string, now time.Time) (Token, error) {
+	enc, ok := strings.CutPrefix(investigationID, c.prefix)
+	if !ok {
+		return Token{}, fmt.Errorf("%w: it does not start with %q", ErrNotOurs, c.prefix)
+	}
+	if len(enc) > tokenEncoding.EncodedLen(maxTokenLen) {
+		return Token{}, fmt.Errorf("%w: %d characters, at most %d expected", ErrMalformed, len(enc), tokenEncoding.EncodedLen(maxTokenLen))
+	}
+	// The decoder skips newlines; refusing every character outside the
+	// alphabet keeps one token, one string.
+	if i := strings.IndexFunc(enc, notBase64URL); i >= 0 {
+		return Token{}, fmt.Errorf("%w: character %d is not base64url", ErrMalformed, i)
+	}
+	raw, err := tokenEncoding.DecodeString(enc)
+	if err != nil {
+		return Token{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(raw) < minTokenLen {
+		return Token{}, fmt.Errorf("%w: %d bytes, at least %d expected", ErrMalformed, len(raw), minTokenLen)
+	}
+	if raw[0] != tokenVersion {
+		return Token{}, fmt.Errorf("%w: version %d, this codec reads %d", ErrMalformed, raw[0], tokenVersion)
+	}
+	payload, tag := raw[:len(raw)-tagLen], raw[len(raw)-tagLen:]
+	if !hmac.Equal(tag, c.tag(payload)) {
+		return Token{}, ErrBadTag
+	}
+	t, err := parsePayload(payload)
+	if err != nil {
+		return Token{}, err
+	}
+	if t.Expiry.Before(now) {
+		return t, fmt.Errorf("%w at %s", ErrExpired, t.Expiry.Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// tag authenticates payload under this service's prefix, so a token moved
+// to another service's investigation_id no longer verifies.
+func (c *Codec) tag(payload []byte) []byte {
+	m := hmac.New(sha256.New, c.key)
+	m.Write([]byte(c.prefix))
+	m.Write(payload)
+	return m.Sum(nil)[:tagLen]
+}
+
+func notBase64URL(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+}
