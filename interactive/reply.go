@@ -1,0 +1,153 @@
+package interactive
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lcsvc/lcservice/jobs"
+	"github.com/lcsvc/lcservice/service"
+)
+
+// Reply is one sensor event answering a task.
+type Reply struct {
+	OID       string
+	SID       string
+	Hostname  string
+	EventType string    // e.g. OS_PACKAGES_REP, RECEIPT
+	EventTime time.Time // when the sensor produced the event
+	// CorrelationID identifies the task; Handler is its named handler, if any.
+	CorrelationID string
+	Handler       string
+	// Job is the task's job reopened by id (nil if the task had none). What
+	// the continuation narrates on it is sent with the response.
+	Job *jobs.Job
+	// Err is set when the sensor answered with a RECEIPT carrying an error.
+	Err error
+	// Final is set on the RECEIPT "done" that ends a streaming task.
+	Final bool
+	// Replies counts the replies delivered for this task so far, this one
+	// included (known only while the task is pending in this process).
+	Replies int
+	// Request is the detection webhook that carried the reply; use it to
+	// task again, or for Request.Org().
+	Request *service.Request
+
+	event json.RawMessage
+	state []byte
+	done  func()
+}
+
+// Event returns the event payload as raw JSON.
+func (r *Reply) Event() json.RawMessage { return r.event }
+
+// Decode unmarshals the event payload into v.
+func (r *Reply) Decode(v any) error {
+	if len(r.event) == 0 {
+		return errors.New("reply carries no event payload")
+	}
+	if err := json.Unmarshal(r.event, v); err != nil {
+		return fmt.Errorf("decoding %s payload: %w", r.EventType, err)
+	}
+	return nil
+}
+
+// HasState reports whether the task carried state.
+func (r *Reply) HasState() bool { return len(r.state) > 0 }
+
+// State unmarshals the state given to the task with WithState into v.
+func (r *Reply) State(v any) error { return decodeState(r.state, v) }
+
+// Done ends a streaming task now: no timeout fires for it, and later replies
+// go to its named handler or the orphan handler.
+func (r *Reply) Done() {
+	if r.done != nil {
+		r.done()
+	}
+}
+
+func decodeState(state []byte, v any) error {
+	if len(state) == 0 {
+		return errors.New("the task carried no state")
+	}
+	if err := json.Unmarshal(state, v); err != nil {
+		return fmt.Errorf("decoding task state: %w", err)
+	}
+	return nil
+}
+
+// eventRouting is the part of an event's routing that routing needs.
+type eventRouting struct {
+	OID             string  `json:"oid"`
+	SID             string  `json:"sid"`
+	Hostname        string  `json:"hostname"`
+	EventType       string  `json:"event_type"`
+	EventTime       float64 `json:"event_time"`
+	InvestigationID string  `json:"investigation_id"`
+}
+
+// detectionEnvelope decodes a detection only as far as routing needs; the
+// event payload stays raw.
+type detectionEnvelope struct {
+	Routing eventRouting    `json:"routing"`
+	Detect  json.RawMessage `json:"detect"`
+}
+
+type detectBody struct {
+	Event   json.RawMessage `json:"event"`
+	Routing *eventRouting   `json:"routing"`
+}
+
+// parseDetection returns the routing and raw event of a detection. The
+// investigation id is read from data.routing, falling back to
+// data.detect.routing; a detect that is the bare event payload is tolerated.
+func parseDetection(data json.RawMessage) (eventRouting, json.RawMessage, error) {
+	var d detectionEnvelope
+	if err := json.Unmarshal(data, &d); err != nil {
+		return eventRouting{}, nil, fmt.Errorf("detection is not an object: %w", err)
+	}
+	var body detectBody
+	if len(d.Detect) > 0 && d.Detect[0] == '{' {
+		if err := json.Unmarshal(d.Detect, &body); err != nil {
+			return eventRouting{}, nil, fmt.Errorf("detection's detect: %w", err)
+		}
+	}
+	event := body.Event
+	if len(event) == 0 {
+		event = d.Detect // the bare-payload shape
+	}
+	r := d.Routing
+	if body.Routing != nil {
+		if r.InvestigationID == "" {
+			r.InvestigationID = body.Routing.InvestigationID
+		}
+		if r.SID == "" {
+			r = *body.Routing
+		}
+	}
+	return r, event, nil
+}
+
+// receiptError returns the error a RECEIPT event reports, or nil.
+func receiptError(event json.RawMessage) (err error, done bool) {
+	var rc struct {
+		Code    json.Number `json:"ERROR"`
+		Message string      `json:"ERROR_MESSAGE"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(event))
+	dec.UseNumber()
+	if dec.Decode(&rc) != nil {
+		return nil, false
+	}
+	switch rc.Code.String() {
+	case "", "0", "200":
+		return nil, rc.Message == "done"
+	}
+	msg := rc.Message
+	if msg == "" {
+		msg = "no message"
+	}
+	return fmt.Errorf("sensor reported error %s: %s", rc.Code, msg), false
+}

@@ -1,0 +1,89 @@
+package interactive
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lcsvc/lcservice/jobs"
+	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/tasking"
+)
+
+// onDetection routes replies to continuations; other detections go to the
+// user's OnDetection.
+func (s *Service) onDetection(next service.HandlerFunc) service.HandlerFunc {
+	return func(ctx context.Context, req *service.Request) service.Response {
+		routing, event, err := parseDetection(req.Data)
+		if err != nil || !strings.HasPrefix(routing.InvestigationID, s.codec.Prefix()) {
+			return next(ctx, req)
+		}
+		if routing.EventType == "CLOUD_NOTIFICATION" {
+			return service.OK(nil) // a receipt that the task was queued, not an answer
+		}
+		tok, err := s.codec.Decode(routing.InvestigationID, s.now())
+		if err != nil {
+			if errors.Is(err, tasking.ErrExpired) {
+				s.counters.expired.Add(1)
+			} else {
+				s.counters.refused.Add(1)
+			}
+			req.Logger().Warn("reply refused", "reason", err.Error(), "sid", routing.SID, "event_type", routing.EventType)
+			return service.OK(nil)
+		}
+		return s.route(ctx, req, routing, event, tok)
+	}
+}
+
+// route delivers a verified reply: pending closure, then named handler, then orphan.
+func (s *Service) route(ctx context.Context, req *service.Request, routing eventRouting, event []byte, tok tasking.Token) service.Response {
+	id := tok.ID.String()
+	r := &Reply{
+		OID: req.OID, SID: routing.SID, Hostname: routing.Hostname, EventType: routing.EventType,
+		EventTime:     time.UnixMilli(int64(routing.EventTime)),
+		CorrelationID: id, Handler: tok.Handler, Request: req,
+		event: event, state: tok.State,
+		done: func() { s.pending.Done(id) },
+	}
+	if r.OID == "" {
+		r.OID = routing.OID
+	}
+	if tok.JobID != "" {
+		r.Job = jobs.Reopen(tok.JobID)
+	}
+	if routing.EventType == "RECEIPT" {
+		r.Err, r.Final = receiptError(event)
+	}
+
+	var h ReplyHandler
+	if e, ok := s.pending.Resolve(id); ok {
+		r.Replies = e.Replies
+		if e.Streaming && r.Final {
+			s.pending.Done(id)
+		}
+		if e.Value.then != nil {
+			h = e.Value.then
+			s.counters.routedClosure.Add(1)
+		}
+	}
+	if h == nil && tok.Handler != "" {
+		if h = s.handler(tok.Handler); h != nil {
+			s.counters.routedNamed.Add(1)
+		}
+	}
+	if h == nil {
+		s.counters.orphans.Add(1)
+		h = s.orphan
+	}
+	return withJob(h(ctx, r), r.Job)
+}
+
+// withJob sends the reopened job's updates unless the handler attached it.
+func withJob(resp service.Response, j *jobs.Job) service.Response {
+	if j == nil || slices.Contains(resp.Jobs, j) || (len(j.Entries()) == 0 && !j.IsClosed()) {
+		return resp
+	}
+	return resp.WithJobs(j)
+}
