@@ -470,3 +470,30 @@ func TestTaskErrors(t *testing.T) {
 		t.Errorf("stats after refusals = %+v", st)
 	}
 }
+
+func TestEvictedClosureFallsBackToNamedHandler(t *testing.T) {
+	api := newStubAPI(t)
+	var closure, named atomic.Int32
+	h := newHarness(t, api, func(is *Service) {
+		_ = is.Handle("n", func(context.Context, *Reply) service.Response { named.Add(1); return service.OK(nil) })
+		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			_, err := is.Task(ctx, req, req.SID(), "os_version", Via("n"), TTL(time.Hour),
+				Then(func(context.Context, *Reply) service.Response { closure.Add(1); return service.OK(nil) }))
+			if err != nil {
+				return service.Fail(err)
+			}
+			return service.OK(nil)
+		})
+	}, WithCapacity(1))
+	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
+	h.deliver(service.RequestEvent, map[string]any{"sid": testSID}) // evicts the first
+	tasks := api.recordedTasks()
+	h.deliver(service.Detection, detection(tasks[0], "OS_VERSION_REP", map[string]any{}))
+	h.deliver(service.Detection, detection(tasks[1], "OS_VERSION_REP", map[string]any{}))
+	if named.Load() != 1 || closure.Load() != 1 {
+		t.Errorf("named %d, closure %d; want 1 and 1", named.Load(), closure.Load())
+	}
+	if st := h.is.Stats(); st.Evicted != 1 || st.RoutedNamed != 1 || st.RoutedClosure != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
