@@ -1,0 +1,150 @@
+package lctest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+)
+
+// maxResponseBody bounds how much of a service's answer is read.
+const maxResponseBody = 32 << 20
+
+// Deliver sends the service one signed webhook of etype about org (nil
+// for health and the global once_per_* etypes, which carry no oid or jwt)
+// with data, encoded with encoding/json (nil sends {}; pass a
+// json.RawMessage to send JSON as is). While the service answers
+// retry=true it is delivered again with the same mid, as many more times
+// as WithMaxRedeliveries allows (DefaultMaxRedeliveries by default). It returns the last response; the error reports
+// a transport failure, a status other than 200 or a body that is not a
+// response. Deliver checks nothing about installation: it is the raw
+// primitive under Install, Request, Tick and the detection webhooks.
+func (s *Service) Deliver(ctx context.Context, etype string, org *Org, data any) (Response, error) {
+	if etype == "" {
+		return Response{}, errors.New("lctest: Deliver: etype is empty")
+	}
+	raw := json.RawMessage(`{}`)
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return Response{}, fmt.Errorf("lctest: Deliver %s: encoding data: %w", etype, err)
+		}
+		raw = b
+	}
+	c := s.cloud
+	if !c.begin() {
+		return Response{}, ErrClosed
+	}
+	defer c.finish()
+	ctx, stop := c.withCloudContext(ctx)
+	defer stop()
+
+	env := envelope{
+		Version:  ProtocolVersion,
+		MID:      newUUID(),
+		Deadline: time.Now().Add(webhookDeadline).Unix(),
+		EType:    etype,
+		Data:     raw,
+	}
+	if org != nil {
+		env.OID, env.JWT = org.OID, org.JWT
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return Response{}, fmt.Errorf("lctest: Deliver %s: encoding the envelope: %w", etype, err)
+	}
+	sig := Sign(s.secret, body)
+	for attempt := 1; ; attempt++ {
+		c.notify(Activity{Kind: ActivityWebhook, OID: env.OID, Service: s.name, MID: env.MID,
+			Attempt: attempt, What: etype, Body: body})
+		x := s.exchange(ctx, body, sig)
+		x.EType, x.OID, x.MID, x.Attempt = etype, env.OID, env.MID, attempt
+		s.record(x)
+		c.notify(Activity{Kind: ActivityResponse, OID: env.OID, Service: s.name, MID: env.MID,
+			Attempt: attempt, What: etype, Err: x.Err, Body: x.Body})
+		if x.Err != nil {
+			return x.Response, fmt.Errorf("lctest: service %q, %s webhook (mid %s, attempt %d): %w", s.name, etype, env.MID, attempt, x.Err)
+		}
+		if x.Response.Success || !x.Response.Retry || attempt > c.maxRedeliveries || ctx.Err() != nil {
+			return x.Response, nil
+		}
+	}
+}
+
+// exchange performs one delivery attempt.
+func (s *Service) exchange(ctx context.Context, body []byte, sig string) Exchange {
+	x := Exchange{Time: time.Now(), Request: body}
+	var status int
+	var respBody []byte
+	if s.handler != nil {
+		status, respBody, x.Err = s.callHandler(ctx, body, sig)
+	} else {
+		status, respBody, x.Err = s.callURL(ctx, body, sig)
+	}
+	x.Body = respBody
+	if x.Err != nil {
+		x.Response.Status = status
+		return x
+	}
+	x.Response, x.Err = decodeResponse(status, respBody)
+	return x
+}
+
+func (s *Service) newRequest(ctx context.Context, target string, body []byte, sig string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "lctest-cloud")
+	req.Header.Set(SignatureHeader, sig)
+	return req, nil
+}
+
+// callHandler runs the in-process handler, turning a panic into an error.
+func (s *Service) callHandler(ctx context.Context, body []byte, sig string) (status int, resp []byte, err error) {
+	req, err := s.newRequest(ctx, "http://lctest.service/", body, sig)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.RemoteAddr = "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	defer func() {
+		if v := recover(); v != nil {
+			status, resp, err = 0, nil, fmt.Errorf("the handler panicked: %v", v)
+		}
+	}()
+	s.handler.ServeHTTP(rec, req)
+	res := rec.Result()
+	defer res.Body.Close()
+	resp, err = io.ReadAll(io.LimitReader(res.Body, maxResponseBody))
+	return res.StatusCode, resp, err
+}
+
+func (s *Service) callURL(ctx context.Context, body []byte, sig string) (int, []byte, error) {
+	req, err := s.newRequest(ctx, s.url, body, sig)
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := s.cloud.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	resp, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody))
+	return res.StatusCode, resp, err
+}
+
+// deliverDetection records d and sends it as a detection webhook.
+func (s *Service) deliverDetection(ctx context.Context, org *Org, d Detection) {
+	s.mu.Lock()
+	s.detections = append(s.detections, d)
+	s.mu.Unlock()
+	// Failures reach the observer and Exchanges; nobody else is waiting.
+	_, _ = s.Deliver(ctx, "detection", org, d)
+}

@@ -1,0 +1,94 @@
+// Package lctest is an emulated LimaCharlie cloud for testing services,
+// in the spirit of net/http/httptest: "unit test via fake sensor
+// responder".
+//
+// A test starts a Cloud, creates organizations and fake sensors, points
+// the service's API base URL at Cloud.URL, registers the service (an
+// in-process http.Handler or a URL) and delivers signed webhooks to it.
+// When the service tasks a sensor through the REST API, the sensor
+// answers: a CLOUD_NOTIFICATION receipt, then its reply events, each
+// carrying the task's investigation_id. The cloud runs every event through
+// the organization's stored D&R rules and sends a detection webhook only
+// where a rule reports, to the services installed in that organization
+// that subscribe to the detection's category. A service that never stored
+// its rule gets nothing back — exactly as in production.
+//
+//	cloud := lctest.NewCloud()
+//	defer cloud.Close()
+//	org := cloud.NewOrg("acme")
+//	host := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
+//	svc, err := cloud.Register(ctx, lctest.ServiceConfig{Name: "triage", Secret: secret, Handler: handler})
+//	svc.Install(ctx, org)                 // org_install: the service stores its rule
+//	svc.Request(ctx, org, params)          // request: the service tasks host
+//	cloud.WaitIdle(ctx)                    // answers, rules and detection webhooks done
+//	svc.Detections(); svc.Jobs(); org.Tasks(); org.Rules()
+//
+// # The REST API
+//
+// The server speaks the wire protocol only (PROTOCOL.md §5 and §6), so a
+// client is tested exactly as it will run:
+//
+//   - POST /v1/{sid}: form tasks (repeatable) and investigation_id;
+//     header X-Idempotent-Key makes a repeated call a no-op. 200 {}.
+//   - Hive: POST /v1/hive/dr-{ns}/{oid}/{name}/data (form data, usr_mtd),
+//     GET /v1/hive/dr-{ns}/{oid}, GET …/{name}/data, DELETE …/{name}.
+//   - Legacy: POST, GET (?namespace=) and DELETE (form in the body)
+//     /v1/rules/{oid}. Both rule APIs share one store per organization.
+//
+// Every call needs "Authorization: bearer <jwt>" with an organization's
+// JWT: missing or unknown → 401, another organization's {oid} → 403, a
+// sensor outside the JWT's organization → 404. Unknown paths answer 404
+// and malformed forms 400; error bodies are {"error": "…"}.
+// FailNextTasks injects failures (429, 5xx) to test a client's retries.
+//
+// # Sensors
+//
+// A fake sensor has a hostname, platform, architecture, tags, an online
+// flag and a latency before its answers. Every command of PROTOCOL.md §5
+// has a built-in answer with the documented field names, derived from the
+// hostname and platform so that runs repeat exactly; see BuiltinAnswer.
+// The fake host is coherent: file_hash of a process's FILE_PATH is that
+// process's HASH, two processes run from a user's download or temporary
+// directory, yara_scan hits exactly those, and os_kill_process removes a
+// process from later os_processes answers. Override any command with a
+// Responder (SensorConfig.Answers or Sensor.Answer); a Responder returning
+// no event simulates a sensor that never answers. Unknown commands and
+// unusable arguments answer a RECEIPT with a non-zero ERROR.
+//
+// What tasking an offline sensor returns is not documented, so both
+// behaviours are offered: OfflineSilent (200, nothing happens; the
+// default) and OfflineError (404 with an error body).
+//
+// # Rules
+//
+// The evaluator implements the operators of PROTOCOL.md §6: and, or, is,
+// starts with, ends with, contains, exists, matches (Go regexp, in "re"
+// or "value"), each with "not: true" and "case sensitive: false"; paths
+// are slash-separated from the event root and "?" matches any element of
+// a list. A top-level "event" or "events" limits a rule to event types.
+// A rule that cannot be compiled is stored but never matches; the
+// observer and StoredRule.Err say why. Of the respond actions only report
+// acts (name → cat, priority, metadata → detect_mtd); the rest are ignored.
+//
+// # Webhooks
+//
+// Webhooks carry the envelope of PROTOCOL.md §1 (version 1, oid, a fresh
+// mid, deadline now+590 s, the organization's jwt, etype, data), signed in
+// the lc-svc-sig header. A response with retry=true is delivered again
+// with the same mid, at most DefaultMaxRedeliveries more times unless
+// WithMaxRedeliveries says otherwise. Every attempt is kept (Service.Exchanges), jobs are
+// merged by ID across responses (Service.Job, Service.Jobs) and the
+// detections sent are kept decoded (Service.Detections).
+//
+// # Waiting and observing
+//
+// Sensor answers arrive asynchronously. WaitIdle blocks until no task,
+// event or webhook is in flight, including work caused by the webhooks
+// themselves (a service tasking another sensor while handling a
+// detection). WithObserver reports every task, event, detection, webhook
+// and response as it happens, for progress displays and debugging. Close
+// stops everything and leaves no goroutine behind.
+//
+// The package imports none of the framework's service, tasking or
+// interactive packages: it is tested against, not built from, them.
+package lctest

@@ -1,0 +1,67 @@
+package lctest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lcsvc/lcservice/jobs"
+)
+
+// Response is a service's answer to a webhook (PROTOCOL.md §2).
+type Response struct {
+	Success bool
+	Retry   bool
+	Error   string
+	Data    json.RawMessage // as sent; nil when absent
+	Jobs    []jobs.Wire     // new jobs and job updates, as sent
+	Status  int             // the HTTP status code
+}
+
+// responseWire is the JSON shape of a response.
+type responseWire struct {
+	Success bool            `json:"success"`
+	Retry   bool            `json:"retry"`
+	Error   string          `json:"error"`
+	Data    json.RawMessage `json:"data"`
+	Jobs    []jobs.Wire     `json:"jobs"`
+}
+
+// decodeResponse reads a service's answer. Anything but HTTP 200 with a
+// JSON object is an error.
+func decodeResponse(status int, body []byte) (Response, error) {
+	r := Response{Status: status}
+	if status != 200 {
+		return r, fmt.Errorf("answered HTTP %d (%s): %s", status, http.StatusText(status), clip(body))
+	}
+	var w responseWire
+	if err := json.Unmarshal(body, &w); err != nil {
+		return r, fmt.Errorf("answered HTTP 200 with a body that is not the response JSON object (%v): %s", err, clip(body))
+	}
+	r.Success, r.Retry, r.Error, r.Data, r.Jobs = w.Success, w.Retry, w.Error, w.Data, w.Jobs
+	return r, nil
+}
+
+// clip shortens a body for an error message.
+func clip(body []byte) string {
+	const limit = 512
+	if len(body) > limit {
+		return string(body[:limit]) + "…"
+	}
+	return string(body)
+}
+
+// Exchange is one delivery attempt of a webhook and what came back.
+type Exchange struct {
+	Time    time.Time
+	EType   string
+	OID     string // empty for global etypes
+	MID     string // the same on every redelivery
+	Attempt int    // 1 for the first delivery
+	Request json.RawMessage
+	// Response is the decoded answer; zero but for Status when Err is set.
+	Response Response
+	Body     []byte // the raw response body
+	Err      error  // transport failure, non-200 status or undecodable body
+}

@@ -1,0 +1,117 @@
+package lctest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// The legacy rules API keeps every namespace under /v1/rules/{oid} and
+// names the rule in the form — for DELETE, in the form body.
+
+type legacyRecord struct {
+	Name      string          `json:"name"`
+	Namespace string          `json:"namespace"`
+	Detect    json.RawMessage `json:"detect"`
+	Respond   json.RawMessage `json:"respond"`
+	IsEnabled bool            `json:"is_enabled"`
+}
+
+// legacyList is GET /v1/rules/{oid}?namespace=.
+func (c *Cloud) legacyList(w http.ResponseWriter, r *http.Request) {
+	ns := r.URL.Query().Get("namespace")
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	out := map[string]legacyRecord{}
+	for _, cr := range callerOrg(r).rulesIn(ns) {
+		rule := cr.snapshot()
+		out[rule.Name] = legacyRecord{
+			Name: rule.Name, Namespace: rule.Namespace,
+			Detect: nullIfEmpty(rule.Detect), Respond: nullIfEmpty(rule.Respond),
+			IsEnabled: rule.Enabled,
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// legacyPut is POST /v1/rules/{oid}: name, namespace, detection,
+// response, is_replace, is_enabled.
+func (c *Cloud) legacyPut(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(r)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	name, ns := form.Get("name"), form.Get("namespace")
+	if name == "" {
+		badRequest(w, errors.New("missing form value name"))
+		return
+	}
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	detect, err := jsonFormValue(form.Get("detection"), "detection")
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	respond, err := jsonFormValue(form.Get("response"), "response")
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	replace, err := formBool(form, "is_replace", false)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	// Before is_enabled existed every rule ran: absent means enabled.
+	enabled, err := formBool(form, "is_enabled", true)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	org := callerOrg(r)
+	if _, exists := org.Rule(ns, name); exists && !replace {
+		writeError(w, http.StatusConflict, fmt.Sprintf("rule %s/%s already exists: send is_replace=true to replace it", ns, name))
+		return
+	}
+	org.putRule(StoredRule{Namespace: ns, Name: name, Detect: detect, Respond: respond, Enabled: enabled})
+	writeOK(w)
+}
+
+// legacyDelete is DELETE /v1/rules/{oid} with name and namespace in the
+// form body.
+func (c *Cloud) legacyDelete(w http.ResponseWriter, r *http.Request) {
+	form, err := parseForm(r)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	name, ns := form.Get("name"), form.Get("namespace")
+	if name == "" {
+		badRequest(w, errors.New("missing form value name (in the form-encoded body)"))
+		return
+	}
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	if !callerOrg(r).DeleteRule(ns, name) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no rule %s/%s", ns, name))
+		return
+	}
+	writeOK(w)
+}
+
+// jsonFormValue checks that a required form value holds JSON.
+func jsonFormValue(v, key string) (json.RawMessage, error) {
+	if v == "" {
+		return nil, fmt.Errorf("missing form value %s (JSON)", key)
+	}
+	if !json.Valid([]byte(v)) {
+		return nil, fmt.Errorf("%s is not valid JSON", key)
+	}
+	return json.RawMessage(v), nil
+}

@@ -1,0 +1,216 @@
+package lctest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+
+	"github.com/lcsvc/lcservice/jobs"
+)
+
+// ServiceConfig describes a service the cloud delivers webhooks to: an
+// in-process Handler, or a URL (exactly one of them).
+type ServiceConfig struct {
+	Name    string       // the service name; its replicant rule is svc-<Name>-ex
+	Secret  string       // the shared secret webhooks are signed with
+	Handler http.Handler // called in-process
+	URL     string       // or POSTed to, e.g. http://127.0.0.1:8080/
+}
+
+// Service is a service registered with the cloud. It records every
+// exchange, the jobs its responses carry and the detections it was sent.
+// Its methods are safe for concurrent use.
+type Service struct {
+	cloud   *Cloud
+	name    string
+	secret  []byte
+	handler http.Handler
+	url     string
+
+	mu         sync.Mutex
+	subs       []string        // health detect_subscriptions
+	callbacks  []string        // health callbacks
+	installed  map[string]bool // by OID
+	exchanges  []Exchange
+	jobs       map[string]*jobs.Wire
+	jobOrder   []string
+	detections []Detection
+}
+
+// Register adds a service to the cloud, as a user registering it would:
+// it sends the service a signed health webhook and keeps the
+// detect_subscriptions and callbacks of its answer. It fails if the
+// configuration is incomplete, the name is taken, or health does not
+// succeed.
+func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("lctest: Register: ServiceConfig.Name is empty")
+	}
+	if (cfg.Handler == nil) == (cfg.URL == "") {
+		return nil, fmt.Errorf("lctest: Register %q: set exactly one of ServiceConfig.Handler and ServiceConfig.URL", cfg.Name)
+	}
+	if cfg.URL != "" {
+		u, err := url.Parse(cfg.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("lctest: Register %q: URL %q is not an http(s) URL", cfg.Name, cfg.URL)
+		}
+	}
+	s := &Service{
+		cloud:     c,
+		name:      cfg.Name,
+		secret:    []byte(cfg.Secret),
+		handler:   cfg.Handler,
+		url:       cfg.URL,
+		installed: map[string]bool{},
+		jobs:      map[string]*jobs.Wire{},
+	}
+	if c.service(cfg.Name) != nil {
+		return nil, fmt.Errorf("lctest: Register: a service named %q is already registered", cfg.Name)
+	}
+	if _, err := s.Health(ctx); err != nil {
+		return nil, fmt.Errorf("lctest: Register %q: %w", cfg.Name, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, other := range c.services {
+		if other.name == cfg.Name {
+			return nil, fmt.Errorf("lctest: Register: a service named %q is already registered", cfg.Name)
+		}
+	}
+	c.services = append(c.services, s)
+	return s, nil
+}
+
+// service returns the registered service named name, or nil.
+func (c *Cloud) service(name string) *Service {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.services {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// subscribers returns the services installed in org that subscribe to cat.
+func (c *Cloud) subscribers(org *Org, cat string) []*Service {
+	c.mu.Lock()
+	all := slices.Clone(c.services)
+	c.mu.Unlock()
+	var out []*Service
+	for _, s := range all {
+		if s.wants(org.OID, cat) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (s *Service) wants(oid, cat string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.installed[oid] && slices.Contains(s.subs, cat)
+}
+
+// Name returns the service's name.
+func (s *Service) Name() string { return s.name }
+
+// Subscriptions returns the detect_subscriptions of the last health answer.
+func (s *Service) Subscriptions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.subs)
+}
+
+// Callbacks returns the callbacks (implemented etypes) of the last
+// health answer.
+func (s *Service) Callbacks() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.callbacks)
+}
+
+// Installed reports whether the service is installed in org.
+func (s *Service) Installed(org *Org) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.installed[org.OID]
+}
+
+// Exchanges returns every delivery attempt so far, in order.
+func (s *Service) Exchanges() []Exchange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.exchanges)
+}
+
+// Detections returns the detections delivered to the service, in order,
+// each once however many times it was redelivered.
+func (s *Service) Detections() []Detection {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.detections)
+}
+
+// Jobs returns the jobs the service's responses carried, each merged by
+// ID across every response (see jobs.Wire.Merge), in the order first seen.
+func (s *Service) Jobs() []jobs.Wire {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]jobs.Wire, 0, len(s.jobOrder))
+	for _, id := range s.jobOrder {
+		out = append(out, cloneJob(*s.jobs[id]))
+	}
+	return out
+}
+
+// Job returns the job with id, merged across every response.
+func (s *Service) Job(id string) (jobs.Wire, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[id]
+	if !ok {
+		return jobs.Wire{}, false
+	}
+	return cloneJob(*j), true
+}
+
+func cloneJob(j jobs.Wire) jobs.Wire {
+	j.Sensors = slices.Clone(j.Sensors)
+	j.Hist = slices.Clone(j.Hist)
+	return j
+}
+
+// record keeps an exchange and merges the jobs of its response.
+func (s *Service) record(x Exchange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exchanges = append(s.exchanges, x)
+	for _, j := range x.Response.Jobs {
+		if j.ID == "" {
+			continue
+		}
+		acc, ok := s.jobs[j.ID]
+		if !ok {
+			acc = &jobs.Wire{}
+			s.jobs[j.ID] = acc
+			s.jobOrder = append(s.jobOrder, j.ID)
+		}
+		acc.Merge(j)
+	}
+}
+
+func (s *Service) setInstalled(oid string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.installed[oid] = true
+	} else {
+		delete(s.installed, oid)
+	}
+}
