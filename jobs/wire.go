@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 )
@@ -25,8 +26,10 @@ type WireEntry struct {
 	Important   bool              `json:"is_important"`
 }
 
-// Merge applies update to w, the job accumulated so far: update's entries are
-// appended to the history, its sensors added to those not already listed,
+// Merge applies update to w, the job accumulated so far: update's entries
+// join the history, which stays in time order (updates may arrive out of
+// order: a sensor's answer can be reported before the response that created
+// the job; entries with equal times keep arrival order), its sensors added to those not already listed,
 // and its non-zero start, end and cause replace w's. If w has no ID yet it
 // takes update's. Merge does not compare IDs: the caller keys jobs by ID.
 func (w *Wire) Merge(update Wire) {
@@ -48,4 +51,5 @@ func (w *Wire) Merge(update Wire) {
 		}
 	}
 	w.Hist = append(w.Hist, update.Hist...)
+	slices.SortStableFunc(w.Hist, func(a, b WireEntry) int { return cmp.Compare(a.TS, b.TS) })
 }

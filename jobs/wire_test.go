@@ -3,6 +3,7 @@ package jobs
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,10 +49,10 @@ func TestMerge(t *testing.T) {
 			want:    Wire{ID: "j", Start: 10, Cause: "new", End: 40},
 		},
 		{
-			name:    "start filled by a new job arriving after an update",
+			name:    "start filled, history in time order, when a new job arrives after an update",
 			acc:     Wire{ID: "j", Hist: []WireEntry{e(20, "b")}},
 			updates: []Wire{{ID: "j", Start: 10, Cause: "c", Hist: []WireEntry{e(11, "a")}}},
-			want:    Wire{ID: "j", Start: 10, Cause: "c", Hist: []WireEntry{e(20, "b"), e(11, "a")}},
+			want:    Wire{ID: "j", Start: 10, Cause: "c", Hist: []WireEntry{e(11, "a"), e(20, "b")}},
 		},
 	}
 	for _, tt := range tests {
@@ -116,5 +117,19 @@ func TestJobRoundTrip(t *testing.T) {
 	if len(acc.Hist) != 2 || acc.Hist[0].Msg != "tasked sensor" || acc.Hist[1].TS != ms(2*time.Second) ||
 		!acc.Hist[1].Important || len(acc.Hist[1].Attachments) != 1 {
 		t.Errorf("merged history %+v", acc.Hist)
+	}
+}
+
+func TestMergeKeepsHistoryInTimeOrder(t *testing.T) {
+	var w Wire
+	// The update answering a task arrives before the response creating the job.
+	w.Merge(Wire{ID: "j", End: 30, Hist: []WireEntry{{TS: 20, Msg: "answer"}, {TS: 30, Msg: "closed"}}})
+	w.Merge(Wire{ID: "j", Start: 5, Cause: "c", Hist: []WireEntry{{TS: 10, Msg: "asked"}, {TS: 30, Msg: "same time, later arrival"}}})
+	var got []string
+	for _, e := range w.Hist {
+		got = append(got, e.Msg)
+	}
+	if want := "asked,answer,closed,same time, later arrival"; strings.Join(got, ",") != want {
+		t.Errorf("history = %q, want %q", strings.Join(got, ","), want)
 	}
 }
