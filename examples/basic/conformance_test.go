@@ -8,16 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lcsvc/lcservice/examples/internal/exampletest"
 	"github.com/lcsvc/lcservice/service"
 )
 
@@ -31,56 +28,8 @@ type blackBox struct {
 // startBinary builds and runs the example on a free loopback port.
 func startBinary(t *testing.T) *blackBox {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "basic")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT="+port, "LC_SHARED_SECRET="+conformanceSecret)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("service exited badly after SIGINT: %v\n%s", err, logs.String())
-			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("service did not stop on SIGINT")
-		}
-	})
-	b := &blackBox{t: t, url: "http://127.0.0.1:" + port}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(b.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			return b
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("service exited at start: %v\n%s", err, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service never answered /healthz\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	url := exampletest.Start(t, "LC_SHARED_SECRET="+conformanceSecret)
+	return &blackBox{t: t, url: strings.TrimSuffix(url, "/")}
 }
 
 type wire struct {

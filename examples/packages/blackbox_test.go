@@ -5,71 +5,15 @@ package main
 // through the wire protocol.
 
 import (
-	"bytes"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lcsvc/lcservice/examples/internal/exampletest"
 	"github.com/lcsvc/lcservice/lctest"
 )
 
 const blackBoxSecret = "black-box-secret"
-
-func startExample(t *testing.T, apiURL string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "packages")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT="+port, "LC_SHARED_SECRET="+blackBoxSecret, "LC_API_URL="+apiURL)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Error("example did not stop on SIGINT")
-		}
-		if t.Failed() {
-			t.Logf("service logs:\n%s", logs.String())
-		}
-	})
-	url := "http://127.0.0.1:" + port + "/"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
-			c.Close()
-			return url
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("example exited: %v\n%s", err, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("example never listened\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func TestBlackBoxFullLoop(t *testing.T) {
 	if testing.Short() {
@@ -81,7 +25,7 @@ func TestBlackBoxFullLoop(t *testing.T) {
 	org := cloud.NewOrg("acme")
 	sensor := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
 
-	svc, err := cloud.Register(ctx, lctest.ServiceConfig{Name: "package-survey", Secret: blackBoxSecret, URL: startExample(t, cloud.URL())})
+	svc, err := cloud.Register(ctx, lctest.ServiceConfig{Name: "package-survey", Secret: blackBoxSecret, URL: exampletest.Start(t, "LC_SHARED_SECRET="+blackBoxSecret, "LC_API_URL="+cloud.URL())})
 	if err != nil {
 		t.Fatal(err)
 	}
