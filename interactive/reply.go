@@ -88,43 +88,41 @@ type eventRouting struct {
 	InvestigationID string  `json:"investigation_id"`
 }
 
-// detectionEnvelope decodes a detection only as far as routing needs; the
-// event payload stays raw.
-type detectionEnvelope struct {
-	Routing eventRouting    `json:"routing"`
-	Detect  json.RawMessage `json:"detect"`
-}
-
-type detectBody struct {
-	Event   json.RawMessage `json:"event"`
-	Routing *eventRouting   `json:"routing"`
+// detectionRouting decodes a detection only as far as routing needs, in one pass;
+// the event payload stays raw.
+type detectionRouting struct {
+	Routing eventRouting `json:"routing"`
+	Detect  struct {
+		Event   json.RawMessage `json:"event"`
+		Routing *eventRouting   `json:"routing"`
+	} `json:"detect"`
 }
 
 // parseDetection returns the routing and raw event of a detection. The
 // investigation id is read from data.routing, falling back to
 // data.detect.routing; a detect that is the bare event payload is tolerated.
 func parseDetection(data json.RawMessage) (eventRouting, json.RawMessage, error) {
-	var d detectionEnvelope
+	var d detectionRouting
 	if err := json.Unmarshal(data, &d); err != nil {
 		return eventRouting{}, nil, fmt.Errorf("detection is not an object: %w", err)
 	}
-	var body detectBody
-	if len(d.Detect) > 0 && d.Detect[0] == '{' {
-		if err := json.Unmarshal(d.Detect, &body); err != nil {
-			return eventRouting{}, nil, fmt.Errorf("detection's detect: %w", err)
-		}
-	}
-	event := body.Event
+	event := d.Detect.Event
 	if len(event) == 0 {
-		event = d.Detect // the bare-payload shape
+		// The bare-payload shape: detect is the event itself. Rare, so the
+		// second pass over the payload is paid only here.
+		var bare struct {
+			Detect json.RawMessage `json:"detect"`
+		}
+		_ = json.Unmarshal(data, &bare)
+		event = bare.Detect
 	}
 	r := d.Routing
-	if body.Routing != nil {
+	if inner := d.Detect.Routing; inner != nil {
 		if r.InvestigationID == "" {
-			r.InvestigationID = body.Routing.InvestigationID
+			r.InvestigationID = inner.InvestigationID
 		}
 		if r.SID == "" {
-			r = *body.Routing
+			r = *inner
 		}
 	}
 	return r, event, nil

@@ -1,0 +1,86 @@
+package interactive
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/tasking"
+)
+
+// replyBody is a signed detection webhook carrying a reply for handler "h",
+// with a realistic payload (an os_packages answer of 300 packages).
+func replyBody(b *testing.B) []byte {
+	codec, err := tasking.NewCodec("itest", []byte(testSecret))
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv, err := codec.Encode(tasking.Token{ID: uuid.New(), Handler: "h", JobID: uuid.NewString(), Expiry: time.Now().Add(time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pkgs := make([]map[string]string, 300)
+	for i := range pkgs {
+		pkgs[i] = map[string]string{"PACKAGE_NAME": "package-name", "PACKAGE_VERSION": "1.2.3-4ubuntu5"}
+	}
+	det := detection(stubTask{SID: testSID, InvestigationID: inv}, "OS_PACKAGES_REP", map[string]any{"PACKAGES": pkgs})
+	body, _ := json.Marshal(map[string]any{
+		"version": 1, "oid": testOID, "mid": "m", "jwt": testJWT,
+		"deadline": time.Now().Add(time.Hour).Unix(), "etype": "detection", "data": det,
+	})
+	return body
+}
+
+func serveLoop(b *testing.B, h http.Handler, body []byte) {
+	sig := service.Sign([]byte(testSecret), body)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set(service.SignatureHeader, sig)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+// BenchmarkRouteReply is a reply's whole path: signature, envelope,
+// detection routing, token verification, named handler, job in the response.
+func BenchmarkRouteReply(b *testing.B) {
+	svc, err := service.New("itest", testSecret, service.WithLogOutput(io.Discard, io.Discard))
+	if err != nil {
+		b.Fatal(err)
+	}
+	is, err := New(svc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = is.Handle("h", func(_ context.Context, r *Reply) service.Response {
+		r.Job.Narrate("seen", false)
+		return service.OK(nil)
+	})
+	serveLoop(b, svc, replyBody(b))
+	if is.Stats().RoutedNamed == 0 {
+		b.Fatal("replies were not routed")
+	}
+}
+
+// BenchmarkBareDetection reads the same body and answers a fixed response:
+// the floor the routing path is compared with.
+func BenchmarkBareDetection(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"success":true,"retry":false,"data":{}}`)
+	})
+	serveLoop(b, h, replyBody(b))
+}
