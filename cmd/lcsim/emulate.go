@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lcsvc/lcservice/lctest"
+	"github.com/lcsvc/lcservice/service"
+)
+
+// Waits of `lcsim emulate`: between health attempts while the service
+// starts, per health attempt, and for the cloud to settle after the actions.
+const (
+	healthRetryEvery = 500 * time.Millisecond
+	healthAttempt    = 10 * time.Second
+	settleTimeout    = 2 * time.Minute
+)
+
+// emulateConfig is what `lcsim emulate` was asked to do.
+type emulateConfig struct {
+	sensors       int
+	serviceURL    string
+	secret        string
+	name, org     string
+	install       bool
+	request       string
+	requestSensor int
+	tick          string
+	rows          int
+	exit, quiet   bool
+}
+
+func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("emulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c emulateConfig
+	fs.IntVar(&c.sensors, "sensors", 3, "number of fake sensors (Linux, Windows and macOS in turn)")
+	fs.StringVar(&c.serviceURL, "service", "", "the service's webhook URL, e.g. http://127.0.0.1:8080/")
+	fs.StringVar(&c.secret, "secret", os.Getenv("LC_SHARED_SECRET"), "shared secret webhooks are signed with (env LC_SHARED_SECRET)")
+	fs.StringVar(&c.name, "name", "service", "service name, for display (the service picks its own rule names)")
+	fs.StringVar(&c.org, "org", "acme", "organization name")
+	fs.BoolVar(&c.install, "install", false, "install the service in the organization (org_install); without it no detection reaches the service")
+	fs.StringVar(&c.request, "request", "", "send a request event with this JSON object as data (needs -install)")
+	fs.IntVar(&c.requestSensor, "request-sensor", 0, `put sensor N's sid (1 = first) in the request's "sid" when the JSON has none`)
+	fs.StringVar(&c.tick, "tick", "", "send this scheduled event, e.g. org_per_1h (sensor_per_* goes to every sensor)")
+	fs.IntVar(&c.rows, "rows", 8, "table rows and text lines shown per attachment (0: all)")
+	fs.BoolVar(&c.exit, "exit", false, "exit after the actions instead of serving until interrupted (exit status 1 if a webhook failed)")
+	fs.BoolVar(&c.quiet, "quiet", false, "do not print activity as it happens")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: lcsim emulate [flags]
+
+Runs the emulated LimaCharlie cloud — REST API, an organization, fake sensors
+that answer tasks, D&R rules, signed webhooks — and prints the environment a
+service needs to use it (LC_API_URL, LC_OID, LC_JWT). With -service it waits
+for the service to answer health, performs the actions asked (-install,
+-request, -tick, in that order), prints every webhook exchange and job, then
+keeps serving, printing activity, until interrupted (or exits with -exit).
+
+The API listens on a random loopback port, printed as LC_API_URL.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "lcsim emulate: unexpected argument %q (everything is a flag)\n", fs.Arg(0))
+		return 2
+	}
+	data, err := c.check()
+	if err != nil {
+		fmt.Fprintln(stderr, "lcsim emulate:", err)
+		return 2
+	}
+	e := newEmulator(c, stdout)
+	defer e.cloud.Close()
+	return e.run(ctx, data)
+}
+
+// check validates the flags and returns the request data, if any.
+func (c *emulateConfig) check() (map[string]any, error) {
+	if c.sensors < 1 || c.sensors > 1000 {
+		return nil, fmt.Errorf("-sensors %d: give between 1 and 1000", c.sensors)
+	}
+	if c.rows < 0 {
+		return nil, fmt.Errorf("-rows %d: give 0 (all) or more", c.rows)
+	}
+	acts := c.install || c.request != "" || c.tick != ""
+	if c.serviceURL == "" {
+		if acts {
+			return nil, errors.New("-install, -request and -tick act on a service: give its webhook URL with -service")
+		}
+		return nil, nil
+	}
+	if u, err := url.Parse(c.serviceURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("-service %q: give the service's http(s) URL, e.g. http://127.0.0.1:8080/", c.serviceURL)
+	}
+	if c.secret == "" {
+		return nil, errors.New("no shared secret to sign webhooks with: pass -secret or export LC_SHARED_SECRET (the secret the service was started with)")
+	}
+	if c.name == "" {
+		return nil, errors.New("-name is empty: give the service a name to show")
+	}
+	if c.tick != "" {
+		if err := checkTick(c.tick); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(c.tick, "once_per_") && !c.install {
+			return nil, fmt.Errorf("-tick %s goes to an organization the service is installed in: add -install", c.tick)
+		}
+	}
+	if c.requestSensor < 0 || c.requestSensor > c.sensors {
+		return nil, fmt.Errorf("-request-sensor %d: give a sensor number from 1 to %d (-sensors)", c.requestSensor, c.sensors)
+	}
+	if c.request == "" {
+		if c.requestSensor != 0 {
+			return nil, errors.New("-request-sensor without -request: give the request data, e.g. -request '{}'")
+		}
+		return nil, nil
+	}
+	if !c.install {
+		return nil, errors.New("-request needs -install: the service only gets requests from an organization it is installed in")
+	}
+	var data map[string]any
+	dec := json.NewDecoder(strings.NewReader(c.request))
+	dec.UseNumber()
+	if err := dec.Decode(&data); err != nil || data == nil || dec.More() {
+		return nil, fmt.Errorf(`-request %q: give the request data as one JSON object, e.g. '{"sid":"…"}'`, c.request)
+	}
+	return data, nil
+}
+
+// checkTick accepts the scheduled etypes of PROTOCOL.md §1.
+func checkTick(etype string) error {
+	for _, p := range []string{"org_per_", "once_per_", "sensor_per_"} {
+		if strings.HasPrefix(etype, p) && service.EventType(etype).Known() {
+			return nil
+		}
+	}
+	return fmt.Errorf("-tick %q: give a scheduled etype: org_per_, once_per_ or sensor_per_ followed by 1h, 3h, 12h, 24h, 7d or 30d", etype)
+}
+
+// emulator is one run of `lcsim emulate`.
+type emulator struct {
+	cfg     emulateConfig
+	out     *console
+	book    *sensorBook
+	cloud   *lctest.Cloud
+	org     *lctest.Org
+	sensors []*lctest.Sensor
+}
+
+func newEmulator(c emulateConfig, stdout io.Writer) *emulator {
+	e := &emulator{cfg: c, out: &console{w: stdout}, book: newSensorBook()}
+	n := newNarrator(e.out, e.book, true, c.quiet, "", c.rows)
+	e.cloud = lctest.NewCloud(lctest.WithObserver(n.observe))
+	e.org = e.cloud.NewOrg(c.org)
+	for _, cfg := range fleet(c.sensors) {
+		s := e.org.AddSensor(cfg)
+		e.book.add(s)
+		e.sensors = append(e.sensors, s)
+	}
+	return e
+}
+
+func (e *emulator) run(ctx context.Context, data map[string]any) int {
+	e.printEnvironment()
+	if e.cfg.serviceURL == "" {
+		e.out.printf("# no -service given: only the REST API runs. Stop with Ctrl-C.\n")
+		if !e.cfg.exit {
+			<-ctx.Done()
+		}
+		return 0
+	}
+	svc, err := e.register(ctx)
+	if err != nil {
+		e.out.printf("# stopped before the service answered health: %v\n", err)
+		if e.cfg.exit {
+			return 1
+		}
+		return 0
+	}
+	e.out.printf("service %q at %s answered health: subscribes to %s; callbacks %s\n",
+		svc.Name(), e.cfg.serviceURL, listOrNone(svc.Subscriptions()), listOrNone(svc.Callbacks()))
+	ok := e.act(ctx, svc, data)
+	if e.cfg.exit {
+		if !ok {
+			return 1
+		}
+		return 0
+	}
+	e.printHints(svc)
+	<-ctx.Done()
+	e.out.printf("# interrupted: stopping the emulated cloud\n")
+	return 0
+}
+
+// printEnvironment prints what a shell running the service needs, and
+// the sensors, as lines that can be pasted whole.
+func (e *emulator) printEnvironment() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# lcsim emulate: an emulated LimaCharlie cloud is running.\n")
+	fmt.Fprintf(&b, "# Paste into the shell that runs your service:\n")
+	fmt.Fprintf(&b, "export LC_API_URL=%s\n", e.cloud.URL())
+	fmt.Fprintf(&b, "export LC_OID=%s\n", e.org.OID)
+	fmt.Fprintf(&b, "export LC_JWT=%s\n", e.org.JWT)
+	fmt.Fprintf(&b, "# organization %q, %s:\n", e.org.Name, plural(len(e.sensors), "sensor"))
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "#   n\tsid\thostname\tplatform\n")
+	for i, s := range e.sensors {
+		fmt.Fprintf(tw, "#   %d\t%s\t%s\t%s\n", i+1, s.SID, s.Hostname(), s.Platform())
+	}
+	tw.Flush()
+	e.out.write(b.String())
+}
+
+// register waits until the service answers health, trying again while it
+// is not up yet: the service can only start once the lines above are
+// pasted into its shell.
+func (e *emulator) register(ctx context.Context) (*lctest.Service, error) {
+	e.out.printf("# waiting for the service at %s to answer health…\n", e.cfg.serviceURL)
+	retry := time.NewTicker(healthRetryEvery)
+	defer retry.Stop()
+	last := ""
+	for {
+		actx, cancel := context.WithTimeout(ctx, healthAttempt)
+		svc, err := e.cloud.Register(actx, lctest.ServiceConfig{Name: e.cfg.name, Secret: e.cfg.secret, URL: e.cfg.serviceURL})
+		cancel()
+		if err == nil {
+			return svc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// Each attempt has a new mid, so compare the root cause.
+		if cause := rootCause(err).Error(); cause != last {
+			e.out.printf("# not yet (trying again every %s): %v\n", healthRetryEvery, err)
+			last = cause
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-retry.C:
+		}
+	}
+}
+
+// act performs -install, -request and -tick, waits for the cloud to
+// settle, and prints every exchange and job. It reports whether every
+// webhook succeeded.
+func (e *emulator) act(ctx context.Context, svc *lctest.Service, data map[string]any) bool {
+	if !e.cfg.install && data == nil && e.cfg.tick == "" {
+		return true
+	}
+	start := len(svc.Exchanges())
+	ok := true
+	// Each step waits for the work it caused (tasks, answers, detection
+	// webhooks), so the activity lines read in order.
+	step := func(title string, do func() (lctest.Response, error)) {
+		e.out.printf("== %s\n", title)
+		if _, err := do(); err != nil {
+			e.out.printf("%v\n", err)
+			ok = false
+		}
+		wctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		defer cancel()
+		if err := e.cloud.WaitIdle(wctx); err != nil {
+			e.out.printf("still busy after %s: %v\n", settleTimeout, err)
+			ok = false
+		}
+	}
+	if e.cfg.install {
+		step("org_install", func() (lctest.Response, error) { return svc.Install(ctx, e.org) })
+	}
+	if data != nil {
+		if _, has := data["sid"]; !has && e.cfg.requestSensor > 0 {
+			data["sid"] = e.sensors[e.cfg.requestSensor-1].SID
+		}
+		raw, _ := json.Marshal(data) // decoded from JSON, so it encodes
+		step("request "+string(raw), func() (lctest.Response, error) { return svc.Request(ctx, e.org, json.RawMessage(raw)) })
+	}
+	if t := e.cfg.tick; t != "" {
+		switch {
+		case strings.HasPrefix(t, "sensor_per_"):
+			for _, s := range e.sensors {
+				step(t+" "+s.Hostname(), func() (lctest.Response, error) { return svc.TickSensor(ctx, s, t) })
+			}
+		case strings.HasPrefix(t, "once_per_"):
+			step(t, func() (lctest.Response, error) { return svc.Tick(ctx, nil, t) })
+		default:
+			step(t, func() (lctest.Response, error) { return svc.Tick(ctx, e.org, t) })
+		}
+	}
+	// Exchanges are recorded as they end, and a detection can end before
+	// the request that caused it: list them in the order they began.
+	xs := svc.Exchanges()[start:]
+	slices.SortStableFunc(xs, func(a, b lctest.Exchange) int { return a.Time.Compare(b.Time) })
+	if !e.printExchanges(xs) {
+		ok = false
+	}
+	e.printJobs(svc)
+	return ok
+}
+
+// printExchanges lists webhook deliveries and reports whether all succeeded.
+func (e *emulator) printExchanges(xs []lctest.Exchange) bool {
+	ok := true
+	var b strings.Builder
+	fmt.Fprintf(&b, "exchanges (%d):\n", len(xs))
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	for _, x := range xs {
+		outcome := "success"
+		switch {
+		case x.Err != nil:
+			outcome, ok = "error: "+x.Err.Error(), false
+		case !x.Response.Success && x.Response.Retry:
+			outcome, ok = "failed, retry asked: "+x.Response.Error, false
+		case !x.Response.Success:
+			outcome, ok = "failed: "+x.Response.Error, false
+		}
+		attempt := ""
+		if x.Attempt > 1 {
+			attempt = fmt.Sprintf("(attempt %d)", x.Attempt)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", x.EType, oneLine(outcome), attempt)
+	}
+	tw.Flush()
+	e.out.write(trimLineEnds(b.String()))
+	return ok
+}
+
+// printJobs prints every job the service reported, merged by id.
+func (e *emulator) printJobs(svc *lctest.Service) {
+	js := svc.Jobs()
+	if len(js) == 0 {
+		e.out.printf("jobs: none\n")
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "jobs (%d):\n", len(js))
+	for _, j := range js {
+		renderJob(&b, j, e.book, e.cfg.rows)
+	}
+	e.out.write(b.String())
+}
+
+// printHints tells how to go on by hand while the cloud keeps serving.
+func (e *emulator) printHints(svc *lctest.Service) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# serving until interrupted (Ctrl-C); activity is printed as it happens.\n")
+	if !svc.Installed(e.org) {
+		fmt.Fprintf(&b, "# note: the service is not installed in %q (no -install): detections will not reach it.\n", e.org.Name)
+	}
+	fmt.Fprintf(&b, "# Drive the service by hand with LC_OID, LC_JWT and LC_SHARED_SECRET exported, e.g.:\n")
+	fmt.Fprintf(&b, "#   lcsim send -data '{\"sid\":\"%s\"}' %s request\n", e.sensors[0].SID, e.cfg.serviceURL)
+	e.out.write(b.String())
+}
+
+// rootCause is the innermost error err wraps.
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "(none)"
+	}
+	return strings.Join(xs, ", ")
+}
+
+// trimLineEnds drops the padding tabwriter leaves at the end of lines.
+func trimLineEnds(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	var b bytes.Buffer
+	for _, l := range lines {
+		nl := strings.HasSuffix(l, "\n")
+		b.WriteString(strings.TrimRight(l, " \n"))
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}

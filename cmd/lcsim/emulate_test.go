@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lcsvc/lcservice/examples/packages/survey"
+	"github.com/lcsvc/lcservice/interactive"
+	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/tasking"
+)
+
+const emulateSecret = "emulate-test-secret"
+
+// wait bounds every wait of these tests; they normally take milliseconds.
+const wait = 10 * time.Second
+
+// emulation is `lcsim emulate` running on its own goroutine, with the
+// package-survey service on a loopback server it reaches by URL.
+type emulation struct {
+	out    *transcript
+	stderr *bytes.Buffer
+	code   chan int
+	cancel context.CancelFunc
+	url    string // the service's webhook URL
+}
+
+// startEmulation runs emulate with args plus -service and -secret. The
+// service's URL must be in the arguments before the service can exist: it
+// needs LC_API_URL, which emulate prints once the cloud is up. So the test
+// reserves the service's listener first (an unstarted httptest.Server),
+// reads LC_API_URL from emulate's output, then builds and starts the
+// service; emulate keeps trying health until it answers.
+func startEmulation(t *testing.T, args ...string) *emulation {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	pr, pw := io.Pipe()
+	e := &emulation{out: newTranscript(pr), stderr: &bytes.Buffer{}, code: make(chan int, 1), cancel: cancel,
+		url: "http://" + srv.Listener.Addr().String() + "/"}
+	args = append([]string{"emulate", "-service", e.url, "-secret", emulateSecret, "-name", survey.Name}, args...)
+	go func() {
+		e.code <- run(ctx, args, nil, pw, e.stderr)
+		pw.Close()
+	}()
+
+	apiURL := strings.TrimPrefix(e.out.waitFor(t, "export LC_API_URL=", wait), "export LC_API_URL=")
+	is, err := survey.New(emulateSecret, survey.Options{
+		TTL:         time.Minute,
+		Service:     []service.Option{service.WithLogOutput(io.Discard, io.Discard)},
+		Interactive: []interactive.Option{interactive.WithClient(tasking.NewClient(tasking.WithBaseURL(apiURL)))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = is.Base().Shutdown(context.Background()) })
+	srv.Config.Handler = is.Base()
+	srv.Start()
+	return e
+}
+
+// exit waits for emulate to return and for its output to end.
+func (e *emulation) exit(t *testing.T) (int, string) {
+	t.Helper()
+	select {
+	case code := <-e.code:
+		<-e.out.done
+		return code, e.out.text()
+	case <-time.After(wait):
+		t.Fatalf("emulate did not return within %s:\n%s", wait, e.out.text())
+	}
+	return 0, ""
+}
+
+func TestEmulateActions(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string // regexps the output must match
+	}{
+		{
+			name: "survey of sensor 1",
+			args: []string{"-install", "-request", "{}", "-request-sensor", "1"},
+			want: []string{
+				`(?m)^== request \{"sid":"[0-9a-f-]{36}"\}$`,
+				`(?m)^→ task os_packages to web-1 \(linux\)$`,
+				`(?m)^✓ job [0-9a-f]{8} closed \(web-1\)$`,
+				`(?m)^exchanges \(3\):\n  org_install  success\n  request      success\n  detection    success$`,
+				`(?m)^job [0-9a-f-]{36}  web-1 \(linux\)  closed\n  cause: package survey requested\n  - asking the sensor for its installed packages\n  - web-1 has \d+ packages\n      installed packages \(table, \d+ rows\)\n        package +version$`,
+			},
+		},
+		{
+			name: "sid given in the JSON wins",
+			args: []string{"-install", "-request", `{"sid":"00000000-0000-0000-0000-000000000000"}`, "-request-sensor", "2", "-quiet"},
+			code: 1, // no such sensor: the service cannot task it
+			want: []string{`(?m)^== request \{"sid":"00000000-0000-0000-0000-000000000000"\}$`, `(?m)^  request +failed: `},
+		},
+		{
+			name: "refused request exits 1",
+			args: []string{"-install", "-request", "{}"},
+			code: 1,
+			want: []string{`(?m)^  request +failed: missing parameter sid$`, `(?m)^jobs: none$`},
+		},
+		{
+			name: "tick",
+			args: []string{"-install", "-tick", "org_per_1h", "-quiet"},
+			want: []string{`(?m)^exchanges \(2\):\n  org_install +success\n  org_per_1h +success$`},
+		},
+		{
+			name: "unimplemented tick exits 1",
+			args: []string{"-install", "-tick", "sensor_per_1h", "-sensors", "1", "-quiet"},
+			code: 1,
+			want: []string{`(?m)^== sensor_per_1h web-1$`, `(?m)^  sensor_per_1h +failed: not implemented$`},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := startEmulation(t, append([]string{"-exit"}, c.args...)...)
+			code, out := e.exit(t)
+			if code != c.code {
+				t.Errorf("exit code %d, want %d; stderr: %s", code, c.code, e.stderr)
+			}
+			for _, w := range c.want {
+				if !regexp.MustCompile(w).MatchString(out) {
+					t.Errorf("output does not match %s", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestEmulateByHand is the README's flow: emulate keeps serving, the
+// service runs against it, and `lcsim send` asks for a survey.
+func TestEmulateByHand(t *testing.T) {
+	e := startEmulation(t, "-install", "-sensors", "2")
+	oid := strings.TrimPrefix(e.out.waitFor(t, "export LC_OID=", wait), "export LC_OID=")
+	jwt := strings.TrimPrefix(e.out.waitFor(t, "export LC_JWT=", wait), "export LC_JWT=")
+	sensor := strings.Fields(e.out.waitFor(t, "#   2  ", wait))
+	if len(sensor) != 5 || sensor[3] != "win-desk-1" || sensor[4] != "windows" {
+		t.Fatalf("sensor line = %q", sensor)
+	}
+	e.out.waitFor(t, "# serving until interrupted", wait)
+
+	var sent, sendErr bytes.Buffer
+	code := run(t.Context(), []string{"send", "-secret", emulateSecret, "-oid", oid, "-jwt", jwt,
+		"-data", `{"sid":"` + sensor[2] + `"}`, e.url, "request"}, nil, &sent, &sendErr)
+	if code != 0 {
+		t.Fatalf("send: %d %s %s", code, sent.String(), sendErr.String())
+	}
+	var resp struct {
+		Data struct {
+			JobID string `json:"job_id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(sent.Bytes(), &resp); err != nil || resp.Data.JobID == "" {
+		t.Fatalf("send printed %s (%v)", sent.String(), err)
+	}
+	e.out.waitFor(t, "✓ job "+shortID(resp.Data.JobID)+" closed (win-desk-1)", wait)
+
+	e.cancel()
+	code, out := e.exit(t)
+	if code != 0 || !strings.Contains(out, "# interrupted: stopping the emulated cloud") {
+		t.Errorf("after interrupt: code %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "  job "+shortID(resp.Data.JobID)+" · win-desk-1 has ") {
+		t.Errorf("the job's entry was not shown as it arrived:\n%s", out)
+	}
+}
+
+func TestEmulateWaitsForHealth(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 1200*time.Millisecond)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"emulate", "-exit", "-install", "-service", "http://127.0.0.1:1/", "-secret", "s"}, nil, &out, &errOut)
+	if code != 1 {
+		t.Errorf("code %d, want 1", code)
+	}
+	// One line per distinct failure, however many attempts.
+	if n := strings.Count(out.String(), "# not yet"); n != 1 || !strings.Contains(out.String(), "# stopped before the service answered health") {
+		t.Errorf("%d 'not yet' lines:\n%s", n, out.String())
+	}
+}
+
+func TestEmulateFlags(t *testing.T) {
+	const svc = "http://127.0.0.1:1/"
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"cloud only", []string{"-exit", "-sensors", "4"}, 0, "#   4  ", ""},
+		{"no sensors", []string{"-sensors", "0"}, 2, "", "between 1 and 1000"},
+		{"negative rows", []string{"-rows", "-1"}, 2, "", "-rows -1"},
+		{"action without service", []string{"-install"}, 2, "", "give its webhook URL with -service"},
+		{"not a URL", []string{"-service", "ftp://x", "-secret", "s"}, 2, "", "http(s) URL"},
+		{"no secret", []string{"-service", svc, "-install"}, 2, "", "no shared secret"},
+		{"empty name", []string{"-service", svc, "-secret", "s", "-name", ""}, 2, "", "-name is empty"},
+		{"request needs install", []string{"-service", svc, "-secret", "s", "-request", "{}"}, 2, "", "needs -install"},
+		{"request not an object", []string{"-service", svc, "-secret", "s", "-install", "-request", "[1]"}, 2, "", "one JSON object"},
+		{"request trailing data", []string{"-service", svc, "-secret", "s", "-install", "-request", "{} {}"}, 2, "", "one JSON object"},
+		{"sensor out of range", []string{"-service", svc, "-secret", "s", "-install", "-request", "{}", "-request-sensor", "4"}, 2, "", "from 1 to 3"},
+		{"sensor without request", []string{"-service", svc, "-secret", "s", "-request-sensor", "1"}, 2, "", "without -request"},
+		{"bad tick", []string{"-service", svc, "-secret", "s", "-install", "-tick", "org_per_2h"}, 2, "", "scheduled etype"},
+		{"not a tick", []string{"-service", svc, "-secret", "s", "-install", "-tick", "request"}, 2, "", "scheduled etype"},
+		{"tick needs install", []string{"-service", svc, "-secret", "s", "-tick", "org_per_1h"}, 2, "", "add -install"},
+		{"argument", []string{"extra"}, 2, "", `unexpected argument "extra"`},
+		{"unknown flag", []string{"-addr", ":8081"}, 2, "", "flag provided but not defined: -addr"},
+		{"help", []string{"-h"}, 2, "", "usage: lcsim emulate"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("LC_SHARED_SECRET", "")
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), append([]string{"emulate"}, c.args...), nil, &out, &errOut)
+			if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errOut.String(), c.err) {
+				t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lcsvc/lcservice/service"
+)
+
+// sendConfig is what `lcsim send` needs to build one webhook.
+type sendConfig struct {
+	url, etype     string
+	oid, jwt       string
+	secret         string
+	insecure       bool
+	data, dataFile string
+	timeout        time.Duration
+}
+
+func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c sendConfig
+	fs.StringVar(&c.oid, "oid", os.Getenv("LC_OID"), "organization id (env LC_OID)")
+	fs.StringVar(&c.jwt, "jwt", os.Getenv("LC_JWT"), "organization JWT sent in the envelope (env LC_JWT)")
+	fs.StringVar(&c.secret, "secret", os.Getenv("LC_SHARED_SECRET"), "shared secret that signs the body (env LC_SHARED_SECRET)")
+	fs.BoolVar(&c.insecure, "insecure", false, "send without a signature (for services started with WithInsecureNoSecret)")
+	fs.StringVar(&c.data, "data", "", "event data as a JSON object")
+	fs.StringVar(&c.dataFile, "data-file", "", "read event data from this file ('-' for standard input)")
+	fs.DurationVar(&c.timeout, "timeout", 600*time.Second, "how long to wait for the answer")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: lcsim send [flags] URL ETYPE\n\nSigns one webhook event as the LimaCharlie cloud does and prints the answer.\nExits non-zero on a transport failure or success=false.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return 2
+	}
+	c.url, c.etype = fs.Arg(0), fs.Arg(1)
+	body, err := c.envelope(stdin, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "lcsim send:", err)
+		return 2
+	}
+	out, err := c.post(ctx, body)
+	if err != nil {
+		fmt.Fprintln(stderr, "lcsim send:", err)
+		return 1
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") != nil {
+		pretty.Write(out)
+	}
+	fmt.Fprintln(stdout, pretty.String())
+	var res struct {
+		Success bool `json:"success"`
+	}
+	if json.Unmarshal(out, &res) != nil || !res.Success {
+		return 1
+	}
+	return 0
+}
+
+// envelope builds the webhook body of PROTOCOL.md §1.
+func (c *sendConfig) envelope(stdin io.Reader, stderr io.Writer) ([]byte, error) {
+	if c.secret == "" && !c.insecure {
+		return nil, errors.New("no secret to sign with: pass -secret or export LC_SHARED_SECRET (the secret the service was started with), or -insecure for a service that skips verification")
+	}
+	if !service.EventType(c.etype).Known() {
+		fmt.Fprintf(stderr, "lcsim send: note: %q is not an event type of the protocol; sending it anyway\n", c.etype)
+	}
+	raw := []byte(c.data)
+	switch {
+	case c.data != "" && c.dataFile != "":
+		return nil, errors.New("give -data or -data-file, not both")
+	case c.dataFile == "-":
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading data from standard input: %w", err)
+		}
+		raw = b
+	case c.dataFile != "":
+		b, err := os.ReadFile(c.dataFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading data: %w", err)
+		}
+		raw = b
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	var data map[string]any
+	if err := json.Unmarshal(raw, &data); err != nil {
+		return nil, fmt.Errorf("event data must be a JSON object: %w", err)
+	}
+	env := map[string]any{
+		"version":  service.ProtocolVersion,
+		"mid":      uuid.NewString(),
+		"deadline": time.Now().Add(590 * time.Second).Unix(),
+		"etype":    c.etype,
+		"data":     data,
+	}
+	if !service.EventType(c.etype).Global() {
+		if c.oid == "" {
+			return nil, fmt.Errorf("%s events carry an organization: pass -oid or export LC_OID", c.etype)
+		}
+		env["oid"] = c.oid
+		env["jwt"] = c.jwt
+	}
+	return json.Marshal(env)
+}
+
+// post signs and sends body, explaining refusals.
+func (c *sendConfig) post(ctx context.Context, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("bad URL %q: %w", c.url, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.secret != "" {
+		req.Header.Set(service.SignatureHeader, service.Sign([]byte(c.secret), body))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("posting to %s: %w", c.url, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return out, nil
+	case http.StatusUnauthorized:
+		hint := "the service refused the signature: the secret given (-secret or LC_SHARED_SECRET) is not the one the service was started with"
+		if c.secret == "" {
+			hint = "the service verifies signatures: pass the shared secret with -secret or LC_SHARED_SECRET"
+		}
+		return nil, fmt.Errorf("401 Unauthorized: %s (service said: %s)", hint, strings.TrimSpace(string(out)))
+	}
+	return nil, fmt.Errorf("HTTP %d from %s: %s", resp.StatusCode, c.url, strings.TrimSpace(string(out)))
+}
