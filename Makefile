@@ -1,7 +1,7 @@
 # lcservice — common tasks. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test vet fmt-check run-basic bench
+.PHONY: build test vet fmt-check demo run-basic bench
 
 build:
 	$(GO) build ./...
@@ -14,6 +14,10 @@ vet:
 
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# The main job: an interactive service investigates fake sensors end to end.
+demo:
+	$(GO) run ./cmd/lcsim demo
 
 # A development secret unless one is exported; never use it in production.
 run-basic: export LC_SHARED_SECRET ?= dev-secret-change-me
