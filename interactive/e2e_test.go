@@ -325,10 +325,11 @@ func TestStreamingReceivesThreeReplies(t *testing.T) {
 func TestReceiptErrorReachesContinuation(t *testing.T) {
 	api := newStubAPI(t)
 	var got error
+	var plat Platform
 	h := newHarness(t, api, func(is *Service) {
 		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 			_, err := is.Task(ctx, req, req.SID(), `file_get "C:\no such file"`, Then(func(_ context.Context, r *Reply) service.Response {
-				got = r.Err
+				got, plat = r.Err, r.Platform
 				return service.OK(nil)
 			}))
 			if err != nil {
@@ -339,8 +340,8 @@ func TestReceiptErrorReachesContinuation(t *testing.T) {
 	})
 	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
 	h.deliver(service.Detection, detection(api.recordedTasks()[0], "RECEIPT", map[string]any{"ERROR": 2, "ERROR_MESSAGE": "file not found"}))
-	if got == nil || !strings.Contains(got.Error(), "file not found") {
-		t.Errorf("reply error = %v", got)
+	if got == nil || !strings.Contains(got.Error(), "file not found") || plat != Linux {
+		t.Errorf("reply error = %v, platform %v", got, plat)
 	}
 }
 

@@ -82,7 +82,7 @@ func (h *harness) deliver(etype service.EventType, data any) result {
 // event answering task.
 func detection(task stubTask, eventType string, payload any) map[string]any {
 	routing := map[string]any{
-		"oid": testOID, "sid": task.SID, "hostname": "host-1", "event_type": eventType,
+		"oid": testOID, "sid": task.SID, "hostname": "host-1", "plat": uint32(Linux), "event_type": eventType,
 		"event_time": time.Now().UnixMilli(), "event_id": "e1", "investigation_id": task.InvestigationID,
 	}
 	return map[string]any{

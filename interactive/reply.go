@@ -16,6 +16,7 @@ type Reply struct {
 	OID       string
 	SID       string
 	Hostname  string
+	Platform  Platform  // 0 when the routing did not say
 	EventType string    // e.g. OS_PACKAGES_REP, RECEIPT
 	EventTime time.Time // when the sensor produced the event
 	// CorrelationID identifies the task; Handler is its named handler, if any.
@@ -80,12 +81,13 @@ func decodeState(state []byte, v any) error {
 
 // eventRouting is the part of an event's routing that routing needs.
 type eventRouting struct {
-	OID             string  `json:"oid"`
-	SID             string  `json:"sid"`
-	Hostname        string  `json:"hostname"`
-	EventType       string  `json:"event_type"`
-	EventTime       float64 `json:"event_time"`
-	InvestigationID string  `json:"investigation_id"`
+	OID             string   `json:"oid"`
+	SID             string   `json:"sid"`
+	Hostname        string   `json:"hostname"`
+	Plat            Platform `json:"plat"`
+	EventType       string   `json:"event_type"`
+	EventTime       float64  `json:"event_time"`
+	InvestigationID string   `json:"investigation_id"`
 }
 
 // detectionRouting decodes a detection only as far as routing needs, in one pass;

@@ -41,7 +41,7 @@ func (s *Service) onDetection(next service.HandlerFunc) service.HandlerFunc {
 func (s *Service) route(ctx context.Context, req *service.Request, routing eventRouting, event []byte, tok tasking.Token) service.Response {
 	id := tok.ID.String()
 	r := &Reply{
-		OID: req.OID, SID: routing.SID, Hostname: routing.Hostname, EventType: routing.EventType,
+		OID: req.OID, SID: routing.SID, Hostname: routing.Hostname, Platform: routing.Plat, EventType: routing.EventType,
 		EventTime:     time.UnixMilli(int64(routing.EventTime)),
 		CorrelationID: id, Handler: tok.Handler, Request: req,
 		event: event, state: tok.State,

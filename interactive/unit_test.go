@@ -15,7 +15,7 @@ func TestParseDetectionShapes(t *testing.T) {
 		name, data      string
 		inv, sid, event string
 	}{
-		{"routing at top", `{"routing":{"sid":"s","investigation_id":"i"},"detect":{"event":{"A":1},"routing":{"sid":"s","investigation_id":"i"}}}`, "i", "s", `{"A":1}`},
+		{"routing at top", `{"routing":{"sid":"s","plat":536870912,"investigation_id":"i"},"detect":{"event":{"A":1},"routing":{"sid":"s","investigation_id":"i"}}}`, "i", "s", `{"A":1}`},
 		{"fallback to detect.routing", `{"routing":{"sid":"s"},"detect":{"event":{"A":2},"routing":{"sid":"s","investigation_id":"j"}}}`, "j", "s", `{"A":2}`},
 		{"no top routing", `{"detect":{"event":{"A":3},"routing":{"sid":"t","investigation_id":"k"}}}`, "k", "t", `{"A":3}`},
 		{"bare payload detect", `{"routing":{"sid":"s","investigation_id":"i"},"detect":{"PACKAGES":[]}}`, "i", "s", `{"PACKAGES":[]}`},
@@ -94,5 +94,15 @@ func TestNewRefusesBadSetup(t *testing.T) {
 	}
 	if err := is.Handle("ok", nil); err == nil {
 		t.Error("nil handler accepted")
+	}
+}
+
+func TestPlatformFromRouting(t *testing.T) {
+	r, _, err := parseDetection(json.RawMessage(`{"routing":{"sid":"s","plat":268435456},"detect":{"event":{}}}`))
+	if err != nil || r.Plat != Windows || r.Plat.String() != "windows" {
+		t.Errorf("plat = %v %v", r.Plat, err)
+	}
+	if Linux.String() != "linux" || MacOS.String() != "macos" || Platform(7).String() != "Platform(0x7)" {
+		t.Error("platform names")
 	}
 }

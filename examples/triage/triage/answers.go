@@ -8,29 +8,6 @@ import (
 	"github.com/lcsvc/lcservice/interactive"
 )
 
-// replyPlatform reads the plat routing field of the detection that carried
-// r; 0 when it is absent (IsSystemPath then judges by the path's shape).
-func replyPlatform(r *interactive.Reply) Platform {
-	type routing struct {
-		Plat uint32 `json:"plat"`
-	}
-	var d struct {
-		Routing routing `json:"routing"`
-	}
-	if r.Request != nil && json.Unmarshal(r.Request.Data, &d) == nil && d.Routing.Plat != 0 {
-		return Platform(d.Routing.Plat)
-	}
-	var inner struct {
-		Detect struct {
-			Routing routing `json:"routing"`
-		} `json:"detect"`
-	}
-	if r.Request != nil && json.Unmarshal(r.Request.Data, &inner) == nil {
-		return Platform(inner.Detect.Routing.Plat)
-	}
-	return 0
-}
-
 // hashRow reads a file_hash answer into the row of cur. An error — a
 // RECEIPT error, or an ERROR in the reply — goes in the sha256 column.
 func hashRow(cur target, r *interactive.Reply) row {

@@ -1,34 +1,10 @@
 package triage
 
 import (
-	"fmt"
+	"github.com/lcsvc/lcservice/interactive"
 	"path"
 	"strings"
 )
-
-// Platform is a sensor's operating system as the routing field plat
-// carries it (PROTOCOL.md §4).
-type Platform uint32
-
-// The platforms whose system directories IsSystemPath knows.
-const (
-	Windows Platform = 0x10000000
-	Linux   Platform = 0x20000000
-	MacOS   Platform = 0x30000000
-)
-
-// String names the platform, e.g. "windows".
-func (p Platform) String() string {
-	switch p {
-	case Windows:
-		return "windows"
-	case Linux:
-		return "linux"
-	case MacOS:
-		return "macos"
-	}
-	return fmt.Sprintf("Platform(%#x)", uint32(p))
-}
 
 // IsSystemPath reports whether file lies in one of the platform's system
 // directories, where the operating system and its vendor's software live:
@@ -44,19 +20,19 @@ func (p Platform) String() string {
 // C:\Windows\..\Users\x.exe is not in C:\Windows\. For an unknown platform
 // a path with a drive letter is judged as Windows, any other as system if
 // it is so on Linux or on macOS. A relative path is never a system path.
-func IsSystemPath(p Platform, file string) bool {
+func IsSystemPath(p interactive.Platform, file string) bool {
 	switch p {
-	case Windows:
+	case interactive.Windows:
 		return windowsSystem(file)
-	case Linux:
+	case interactive.Linux:
 		return posixSystem(file, false, "/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/")
-	case MacOS:
+	case interactive.MacOS:
 		return macSystem(file)
 	}
 	if looksWindows(file) {
 		return windowsSystem(file)
 	}
-	return IsSystemPath(Linux, file) || IsSystemPath(MacOS, file)
+	return IsSystemPath(interactive.Linux, file) || IsSystemPath(interactive.MacOS, file)
 }
 
 func macSystem(file string) bool {
@@ -113,12 +89,12 @@ func looksWindows(file string) bool {
 
 // isAbsolute reports whether file is an absolute path on p, the only kind
 // file_hash can use.
-func isAbsolute(p Platform, file string) bool {
+func isAbsolute(p interactive.Platform, file string) bool {
 	switch {
 	case looksWindows(file), strings.HasPrefix(file, `\\`):
-		return p != Linux && p != MacOS
+		return p != interactive.Linux && p != interactive.MacOS
 	case strings.HasPrefix(file, "/"):
-		return p != Windows
+		return p != interactive.Windows
 	}
 	return false
 }

@@ -38,7 +38,7 @@ func (t *triager) processesListed(ctx context.Context, r *interactive.Reply) ser
 		t.close(r.Job)
 		return service.OK(nil)
 	}
-	selected, skipped := selectTargets(replyPlatform(r), rep.Processes)
+	selected, skipped := selectTargets(r.Platform, rep.Processes)
 	msg := fmt.Sprintf("%d of %d processes on %s run from outside the system directories", len(selected), len(rep.Processes), r.Hostname)
 	if skipped > 0 {
 		msg += fmt.Sprintf(" (%d without an absolute image path were skipped)", skipped)
@@ -66,7 +66,7 @@ func (t *triager) processesListed(ctx context.Context, r *interactive.Reply) ser
 
 // selectTargets returns the processes whose image lies outside p's system
 // directories, in the sensor's order, and how many had no usable path.
-func selectTargets(p Platform, procs []process) (selected []target, skipped int) {
+func selectTargets(p interactive.Platform, procs []process) (selected []target, skipped int) {
 	for _, pr := range procs {
 		switch {
 		case !isAbsolute(p, pr.Path):
