@@ -244,6 +244,17 @@ func TestTimeoutFiresOnceAndRidesNextResponse(t *testing.T) {
 	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
 	eventually(t, "the timeout", func() bool { return h.is.Stats().TimedOut == 1 })
 	eventually(t, "the timeout handler", func() bool { return fired.Load() == 1 })
+	// A failed response does not carry the queued update: the cloud may
+	// discard it.
+	eventually(t, "the update to be queued", func() bool {
+		h.is.orgs.mu.Lock()
+		defer h.is.orgs.mu.Unlock()
+		return len(h.is.orgs.queued[testOID]) == 1
+	})
+	h.is.Base().OnNewSensor(func(context.Context, *service.Request) service.Response { return service.Failf("refused") })
+	if res := h.deliver(service.NewSensor, map[string]any{}); res.Success || len(res.Jobs) != 0 {
+		t.Fatalf("failed response carried jobs: %+v", res)
+	}
 	// The job update is queued until the next event of that organization.
 	var update []jobWire
 	eventually(t, "the queued job update", func() bool {

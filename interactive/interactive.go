@@ -152,12 +152,13 @@ func (s *Service) handler(name string) ReplyHandler {
 }
 
 // everyEvent remembers each organization's latest JWT and sends queued job
-// updates with the next response to that organization.
+// updates with the next successful response to that organization (a failed
+// one may be discarded and redelivered).
 func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
 		s.orgs.rememberJWT(req.OID, req.JWT())
 		resp := next(ctx, req)
-		if req.OID != "" {
+		if req.OID != "" && resp.Success {
 			if q := s.orgs.take(req.OID); len(q) > 0 {
 				resp = resp.WithJobs(q...)
 			}

@@ -49,16 +49,6 @@ func (o *orgState) take(oid string) []*jobs.Job {
 	return q
 }
 
-// requeue puts updates back in front, when a response could not carry them.
-func (o *orgState) requeue(oid string, js []*jobs.Job) {
-	if len(js) == 0 {
-		return
-	}
-	o.mu.Lock()
-	o.queued[oid] = append(js, o.queued[oid]...)
-	o.mu.Unlock()
-}
-
 func (o *orgState) forget(oid string) {
 	o.mu.Lock()
 	delete(o.jwt, oid)
