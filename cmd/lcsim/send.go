@@ -17,6 +17,9 @@ import (
 	"github.com/lcsvc/lcservice/service"
 )
 
+// etypeAliases keeps the short action names of the reference simulator.
+var etypeAliases = map[string]string{"install": "org_install", "uninstall": "org_uninstall"}
+
 // sendConfig is what `lcsim send` needs to build one webhook.
 type sendConfig struct {
 	url, etype     string
@@ -39,7 +42,7 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&c.dataFile, "data-file", "", "read event data from this file ('-' for standard input)")
 	fs.DurationVar(&c.timeout, "timeout", 600*time.Second, "how long to wait for the answer")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lcsim send [flags] URL ETYPE\n\nSigns one webhook event as the LimaCharlie cloud does and prints the answer.\nExits non-zero on a transport failure or success=false.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: lcsim send [flags] URL ETYPE\n\nSigns one webhook event as the LimaCharlie cloud does and prints the answer.\nETYPE is any event type (install and uninstall stand for org_install and\norg_uninstall). Exits non-zero on a transport failure or success=false.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -50,6 +53,9 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 2
 	}
 	c.url, c.etype = fs.Arg(0), fs.Arg(1)
+	if alias, ok := etypeAliases[c.etype]; ok {
+		c.etype = alias
+	}
 	body, err := c.envelope(stdin, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "lcsim send:", err)

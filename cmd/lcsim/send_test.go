@@ -18,6 +18,9 @@ func echoService(t *testing.T, secret string, opts ...service.Option) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc.OnOrgInstall(func(_ context.Context, r *service.Request) service.Response {
+		return service.OK(map[string]string{"installed": r.OID})
+	})
 	svc.OnRequest(func(_ context.Context, r *service.Request) service.Response {
 		if r.String("fail") != "" {
 			return service.Failf("asked to fail")
@@ -48,7 +51,9 @@ func TestSend(t *testing.T) {
 		{"stdin", []string{"-secret=right", oid, "-data-file=-", url, "request"}, `{"name":"piped"}`, 0, `"name": "piped"`, ""},
 		{"health needs no oid", []string{"-secret=right", url, "health"}, "", 0, `"callbacks"`, ""},
 		{"success false exits 1", []string{"-secret=right", oid, `-data={"fail":"y"}`, url, "request"}, "", 1, `"asked to fail"`, ""},
-		{"not implemented exits 1", []string{"-secret=right", oid, url, "org_install"}, "", 1, "not implemented", ""},
+		{"not implemented exits 1", []string{"-secret=right", oid, url, "org_uninstall"}, "", 1, "not implemented", ""},
+		{"install alias", []string{"-secret=right", oid, url, "install"}, "", 0, `"installed": "11111111-2222-3333-4444-555555555555"`, ""},
+		{"unknown etype noted", []string{"-secret=right", oid, url, "bogus_etype"}, "", 1, "not implemented", "not an event type of the protocol"},
 		{"wrong secret explained", []string{"-secret=wrong", oid, url, "request"}, "", 1, "", "not the one the service was started with"},
 		{"no secret explained", []string{oid, url, "request"}, "", 2, "", "no secret to sign with"},
 		{"insecure against a verifying service", []string{"-insecure", oid, url, "request"}, "", 1, "", "pass the shared secret"},
