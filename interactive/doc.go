@@ -18,6 +18,13 @@
 // A token whose tag does not verify, or that has expired, never reaches user
 // code: it is logged and counted in Stats.
 //
+// Timeouts are kept by the process that sent the task. When replies can
+// land on another replica, that replica answers through the named handler
+// while the sender's timeout still fires at the TTL: give such tasks a TTL
+// comfortably longer than the command takes, and write timeout handlers
+// that tolerate a job another replica has already closed. (A tracking table
+// shared between replicas would remove this; it is not built yet.)
+//
 // Jobs: a task may carry a job (WithJob). Its continuation gets the job
 // reopened by id; whatever the continuation narrates is sent in the
 // detection's response. A timeout handler has no response of its own to

@@ -81,11 +81,13 @@ func (s *Service) exchange(ctx context.Context, body []byte, sig string) Exchang
 	x := Exchange{Time: time.Now(), Request: body}
 	var status int
 	var respBody []byte
-	if s.handler != nil {
-		status, respBody, x.Err = s.callHandler(ctx, body, sig)
+	t := s.acquire()
+	if t.handler != nil {
+		status, respBody, x.Err = s.callHandler(ctx, t.handler, body, sig)
 	} else {
-		status, respBody, x.Err = s.callURL(ctx, body, sig)
+		status, respBody, x.Err = s.callURL(ctx, t.url, body, sig)
 	}
+	t.inflight.Done()
 	x.Body = respBody
 	if x.Err != nil {
 		x.Response.Status = status
@@ -107,7 +109,7 @@ func (s *Service) newRequest(ctx context.Context, target string, body []byte, si
 }
 
 // callHandler runs the in-process handler, turning a panic into an error.
-func (s *Service) callHandler(ctx context.Context, body []byte, sig string) (status int, resp []byte, err error) {
+func (s *Service) callHandler(ctx context.Context, h http.Handler, body []byte, sig string) (status int, resp []byte, err error) {
 	req, err := s.newRequest(ctx, "http://lctest.service/", body, sig)
 	if err != nil {
 		return 0, nil, err
@@ -119,15 +121,15 @@ func (s *Service) callHandler(ctx context.Context, body []byte, sig string) (sta
 			status, resp, err = 0, nil, fmt.Errorf("the handler panicked: %v", v)
 		}
 	}()
-	s.handler.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	res := rec.Result()
 	defer res.Body.Close()
 	resp, err = io.ReadAll(io.LimitReader(res.Body, maxResponseBody))
 	return res.StatusCode, resp, err
 }
 
-func (s *Service) callURL(ctx context.Context, body []byte, sig string) (int, []byte, error) {
-	req, err := s.newRequest(ctx, s.url, body, sig)
+func (s *Service) callURL(ctx context.Context, target string, body []byte, sig string) (int, []byte, error) {
+	req, err := s.newRequest(ctx, target, body, sig)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -23,6 +23,9 @@
 //	cloud.WaitIdle(ctx)                    // answers, rules and detection webhooks done
 //	svc.Detections(); svc.Jobs(); org.Tasks(); org.Rules()
 //
+// Service.SetHandler points later webhooks at a fresh instance of the
+// service, to test that an investigation survives a restart.
+//
 // # The REST API
 //
 // The server speaks the wire protocol only (PROTOCOL.md §5 and §6), so a

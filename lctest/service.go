@@ -25,11 +25,12 @@ type ServiceConfig struct {
 // exchange, the jobs its responses carry and the detections it was sent.
 // Its methods are safe for concurrent use.
 type Service struct {
-	cloud   *Cloud
-	name    string
-	secret  []byte
-	handler http.Handler
-	url     string
+	cloud  *Cloud
+	name   string
+	secret []byte
+
+	targetMu sync.Mutex
+	target   *target // where webhooks go now; SetHandler replaces it
 
 	mu         sync.Mutex
 	subs       []string        // health detect_subscriptions
@@ -39,6 +40,38 @@ type Service struct {
 	jobs       map[string]*jobs.Wire
 	jobOrder   []string
 	detections []Detection
+}
+
+// target is one destination of webhooks: an in-process handler or a URL,
+// with the deliveries in flight to it.
+type target struct {
+	handler  http.Handler
+	url      string
+	inflight sync.WaitGroup
+}
+
+// acquire returns the current target, counted in flight until release.
+func (s *Service) acquire() *target {
+	s.targetMu.Lock()
+	defer s.targetMu.Unlock()
+	t := s.target
+	t.inflight.Add(1)
+	return t
+}
+
+// SetHandler sends later webhooks to h, as a restarted process behind the
+// same address would receive them, and returns once the deliveries in
+// flight to the previous handler or URL have finished. Use it to test that
+// a service picks up where a previous instance left off.
+func (s *Service) SetHandler(h http.Handler) {
+	if h == nil {
+		return
+	}
+	s.targetMu.Lock()
+	old := s.target
+	s.target = &target{handler: h}
+	s.targetMu.Unlock()
+	old.inflight.Wait()
 }
 
 // Register adds a service to the cloud, as a user registering it would:
@@ -63,8 +96,7 @@ func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, erro
 		cloud:     c,
 		name:      cfg.Name,
 		secret:    []byte(cfg.Secret),
-		handler:   cfg.Handler,
-		url:       cfg.URL,
+		target:    &target{handler: cfg.Handler, url: cfg.URL},
 		installed: map[string]bool{},
 		jobs:      map[string]*jobs.Wire{},
 	}

@@ -386,3 +386,53 @@ func TestCallsAfterClose(t *testing.T) {
 		t.Errorf("WaitIdle after Close = %v", err)
 	}
 }
+
+func TestSetHandlerRestartsBehindTheSameService(t *testing.T) {
+	c := newTestCloud(t)
+	org := c.NewOrg("acme")
+	entered, release := make(chan struct{}), make(chan struct{})
+	old := &fakeService{answer: func(env map[string]any) any {
+		if env["etype"] == "request" {
+			close(entered)
+			<-release
+		}
+		return map[string]any{"success": true, "data": map[string]any{"from": "old"}}
+	}}
+	svc := register(t, c, old)
+	ctx := testContext(t)
+	if _, err := svc.Install(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	inFlight := make(chan Response, 1)
+	go func() {
+		resp, _ := svc.Request(ctx, org, map[string]any{})
+		inFlight <- resp
+	}()
+	<-entered
+
+	fresh := &fakeService{secret: old.secret, answer: func(map[string]any) any {
+		return map[string]any{"success": true, "data": map[string]any{"from": "fresh"}}
+	}}
+	swapped := make(chan struct{})
+	go func() {
+		svc.SetHandler(fresh)
+		close(swapped)
+	}()
+	select {
+	case <-swapped:
+		t.Fatal("SetHandler returned while a delivery to the old handler was in flight")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-swapped
+	if resp := <-inFlight; string(resp.Data) != `{"from":"old"}` {
+		t.Errorf("in-flight delivery answered by %s", resp.Data)
+	}
+	resp, err := svc.Tick(ctx, org, "org_per_1h")
+	if err != nil || string(resp.Data) != `{"from":"fresh"}` {
+		t.Errorf("after SetHandler: %s %v", resp.Data, err)
+	}
+	if len(old.envelopes("org_per_1h")) != 0 || len(fresh.envelopes("org_per_1h")) != 1 {
+		t.Error("the tick went to the wrong handler")
+	}
+}

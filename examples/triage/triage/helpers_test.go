@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -20,38 +19,6 @@ import (
 )
 
 const secret = "triage-test-secret"
-
-// switchable is the http.Handler registered with the cloud: it forwards to
-// the current service process, and swap replaces that process, as a
-// restart behind a stable URL does.
-type switchable struct {
-	mu  sync.Mutex
-	cur *generation
-}
-
-type generation struct {
-	h        http.Handler
-	inflight sync.WaitGroup
-}
-
-func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	g := s.cur
-	g.inflight.Add(1)
-	s.mu.Unlock()
-	defer g.inflight.Done()
-	g.h.ServeHTTP(w, r)
-}
-
-// swap sends later webhooks to h and waits for those the old process is
-// still answering.
-func (s *switchable) swap(h http.Handler) {
-	s.mu.Lock()
-	old := s.cur
-	s.cur = &generation{h: h}
-	s.mu.Unlock()
-	old.inflight.Wait()
-}
 
 // instance is one service process.
 type instance struct {
@@ -78,7 +45,6 @@ type world struct {
 	cloud *lctest.Cloud
 	org   *lctest.Org
 	svc   *lctest.Service
-	front *switchable
 	instance
 }
 
@@ -96,12 +62,11 @@ func newWorld(t *testing.T, cfg worldConfig) *world {
 	cloud := lctest.NewCloud(cfg.cloud...)
 	t.Cleanup(cloud.Close)
 	inst := newInstance(t, cloud, cfg.ttl)
-	front := &switchable{cur: &generation{h: inst.is.Base()}}
-	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: triage.Name, Secret: secret, Handler: front})
+	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: triage.Name, Secret: secret, Handler: inst.is.Base()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{cloud: cloud, org: cloud.NewOrg("acme"), svc: svc, front: front, instance: inst}
+	w := &world{cloud: cloud, org: cloud.NewOrg("acme"), svc: svc, instance: inst}
 	if !cfg.noInstall {
 		if res, err := svc.Install(t.Context(), w.org); err != nil || !res.Success {
 			t.Fatalf("install: %+v %v", res, err)
