@@ -1,6 +1,8 @@
 package lctest
 
 import (
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"testing"
@@ -51,5 +53,28 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 		runtime.Gosched()
 		time.Sleep(10 * time.Millisecond) // polling the count; nothing to wait on
+	}
+}
+
+func TestWithListenerServesOnTheGivenAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCloud(WithListener(ln))
+	if c.URL() != "http://"+ln.Addr().String() {
+		t.Errorf("URL = %s, listener %s", c.URL(), ln.Addr())
+	}
+	resp, err := http.Get(c.URL() + "/v1/rules/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unauthenticated call: %d", resp.StatusCode)
+	}
+	c.Close()
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("listener still open after Close")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -23,6 +24,7 @@ var ErrClosed = errors.New("lctest: the cloud is closed")
 // for concurrent use.
 type Cloud struct {
 	server          *httptest.Server
+	listener        net.Listener // set by WithListener
 	client          *http.Client // delivers webhooks to services given by URL
 	observer        func(Activity)
 	observeMu       sync.Mutex
@@ -71,7 +73,12 @@ func NewCloud(opts ...Option) *Cloud {
 			opt(c)
 		}
 	}
-	c.server = httptest.NewServer(c.routes())
+	c.server = httptest.NewUnstartedServer(c.routes())
+	if c.listener != nil {
+		c.server.Listener.Close()
+		c.server.Listener = c.listener
+	}
+	c.server.Start()
 	return c
 }
 

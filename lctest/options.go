@@ -1,5 +1,7 @@
 package lctest
 
+import "net"
+
 // Option configures a Cloud at creation.
 type Option func(*Cloud)
 
@@ -51,4 +53,11 @@ func WithOfflineTasking(m OfflineMode) Option {
 // n < 0 is taken as 0: never redeliver.
 func WithMaxRedeliveries(n int) Option {
 	return func(c *Cloud) { c.maxRedeliveries = max(n, 0) }
+}
+
+// WithListener serves the REST API on ln instead of a fresh loopback port,
+// e.g. a listener on a fixed address for a long-running emulator. The
+// cloud closes ln when it closes.
+func WithListener(ln net.Listener) Option {
+	return func(c *Cloud) { c.listener = ln }
 }

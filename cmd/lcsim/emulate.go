@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -29,6 +30,7 @@ const (
 
 // emulateConfig is what `lcsim emulate` was asked to do.
 type emulateConfig struct {
+	addr          string
 	sensors       int
 	serviceURL    string
 	secret        string
@@ -45,6 +47,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("emulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c emulateConfig
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "address of the REST API (port 0: any free port); printed as LC_API_URL")
 	fs.IntVar(&c.sensors, "sensors", 3, "number of fake sensors (Linux, Windows and macOS in turn)")
 	fs.StringVar(&c.serviceURL, "service", "", "the service's webhook URL, e.g. http://127.0.0.1:8080/")
 	fs.StringVar(&c.secret, "secret", os.Getenv("LC_SHARED_SECRET"), "shared secret webhooks are signed with (env LC_SHARED_SECRET)")
@@ -67,7 +70,8 @@ for the service to answer health, performs the actions asked (-install,
 -request, -tick, in that order), prints every webhook exchange and job, then
 keeps serving, printing activity, until interrupted (or exits with -exit).
 
-The API listens on a random loopback port, printed as LC_API_URL.
+The API listens on -addr (a free loopback port by default), printed as
+LC_API_URL.
 
 flags:
 `)
@@ -85,7 +89,12 @@ flags:
 		fmt.Fprintln(stderr, "lcsim emulate:", err)
 		return 2
 	}
-	e := newEmulator(c, stdout)
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "lcsim emulate: -addr %s: %v\n", c.addr, err)
+		return 1
+	}
+	e := newEmulator(c, ln, stdout)
 	defer e.cloud.Close()
 	return e.run(ctx, data)
 }
@@ -163,10 +172,10 @@ type emulator struct {
 	sensors []*lctest.Sensor
 }
 
-func newEmulator(c emulateConfig, stdout io.Writer) *emulator {
+func newEmulator(c emulateConfig, ln net.Listener, stdout io.Writer) *emulator {
 	e := &emulator{cfg: c, out: &console{w: stdout}, book: newSensorBook()}
 	n := newNarrator(e.out, e.book, true, c.quiet, "", c.rows)
-	e.cloud = lctest.NewCloud(lctest.WithObserver(n.observe))
+	e.cloud = lctest.NewCloud(lctest.WithObserver(n.observe), lctest.WithListener(ln))
 	e.org = e.cloud.NewOrg(c.org)
 	for _, cfg := range fleet(c.sensors) {
 		s := e.org.AddSensor(cfg)

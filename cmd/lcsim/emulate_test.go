@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -230,5 +231,26 @@ func TestEmulateFlags(t *testing.T) {
 				t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
 			}
 		})
+	}
+}
+
+func TestEmulateListensOnAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"emulate", "-addr", addr, "-exit"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "export LC_API_URL=http://"+addr+"\n") {
+		t.Errorf("LC_API_URL not on %s:\n%s", addr, out.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run(t.Context(), []string{"emulate", "-addr", "127.0.0.1:-1", "-exit"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "-addr 127.0.0.1:-1") {
+		t.Errorf("bad -addr: exit %d: %s", code, errOut.String())
 	}
 }
