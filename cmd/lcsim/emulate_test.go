@@ -219,7 +219,7 @@ func TestEmulateFlags(t *testing.T) {
 		{"not a tick", []string{"-service", svc, "-secret", "s", "-install", "-tick", "request"}, 2, "", "scheduled etype"},
 		{"tick needs install", []string{"-service", svc, "-secret", "s", "-tick", "org_per_1h"}, 2, "", "add -install"},
 		{"argument", []string{"extra"}, 2, "", `unexpected argument "extra"`},
-		{"unknown flag", []string{"-addr", ":8081"}, 2, "", "flag provided but not defined: -addr"},
+		{"unknown flag", []string{"-bogus"}, 2, "", "flag provided but not defined: -bogus"},
 		{"help", []string{"-h"}, 2, "", "usage: lcsim emulate"},
 	}
 	for _, c := range cases {
