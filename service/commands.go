@@ -51,7 +51,7 @@ func (s *Service) handleCommand(ctx context.Context, req *Request) Response {
 	if !ok {
 		return Failf("unknown command %q", name)
 	}
-	args, err := c.Args.validate(rawParams(req.Data))
+	args, err := c.Args.validate(req.Data)
 	if err != nil {
 		return Fail(err)
 	}

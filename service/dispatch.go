@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -66,7 +65,7 @@ func (s *Service) handlerFor(req *Request) (HandlerFunc, error) {
 	case CommandEvent:
 		h = s.handleCommand
 	case RequestEvent:
-		p, err := s.params.validate(rawParams(req.Data))
+		p, err := s.params.validate(req.Data)
 		if err != nil {
 			return nil, err
 		}
@@ -98,15 +97,4 @@ func (s *Service) call(ctx context.Context, req *Request, h HandlerFunc) (resp R
 		}
 	}()
 	return h(ctx, req)
-}
-
-// rawParams splits an object payload into fields; any other payload has none.
-func rawParams(data json.RawMessage) map[string]json.RawMessage {
-	m := map[string]json.RawMessage{}
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &m); err != nil {
-			return map[string]json.RawMessage{}
-		}
-	}
-	return m
 }

@@ -56,17 +56,17 @@ func (ps Params) check() error {
 	return nil
 }
 
-// validate checks data against the schema and returns the values converted to
-// Go types (int64, float64, string, bool). Parameters not in the schema are
-// kept as they came. The error names the parameter, as the UI shows it.
-func (ps Params) validate(data map[string]json.RawMessage) (map[string]any, error) {
-	out := make(map[string]any, len(data))
-	for name, raw := range data {
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("invalid parameter %s: %v", name, err)
+// validate checks the fields of an object payload against the schema and
+// returns them with declared parameters converted to Go types (int64,
+// float64, string, bool); undeclared fields keep their JSON-decoded form. A
+// payload that is not an object has no fields. The error names the
+// parameter, as the UI shows it.
+func (ps Params) validate(data json.RawMessage) (map[string]any, error) {
+	out := map[string]any{}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &out); err != nil || out == nil {
+			out = map[string]any{}
 		}
-		out[name] = v
 	}
 	names := make([]string, 0, len(ps))
 	for name := range ps {
