@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -55,6 +56,27 @@ func ExampleResponse_WithJobs() {
 		job.Close()
 		return service.OK(nil).WithJobs(job)
 	})
-	fmt.Println("registered")
-	// Output: registered
+
+	body := `{"version":1,"oid":"11111111-2222-3333-4444-555555555555","etype":"request","data":{}}`
+	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+	r.Header.Set(service.SignatureHeader, service.Sign([]byte("the-shared-secret"), []byte(body)))
+	w := httptest.NewRecorder()
+	svc.ServeHTTP(w, r)
+
+	var resp struct {
+		Jobs []struct {
+			Cause string `json:"cause"`
+			Hist  []struct {
+				Msg         string `json:"msg"`
+				Attachments []struct {
+					Type string     `json:"att_type"`
+					Rows [][]string `json:"rows"`
+				} `json:"attachments"`
+			} `json:"hist"`
+		} `json:"jobs"`
+	}
+	_ = json.Unmarshal(w.Body.Bytes(), &resp)
+	j := resp.Jobs[0]
+	fmt.Println(j.Cause, "/", j.Hist[0].Msg, "/", j.Hist[0].Attachments[0].Type, j.Hist[0].Attachments[0].Rows)
+	// Output: inventory requested / inventory complete / table [[web-1 linux]]
 }
