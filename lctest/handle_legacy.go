@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 )
 
 // The legacy rules API keeps every namespace under /v1/rules/{oid} and
@@ -44,13 +45,10 @@ func (c *Cloud) legacyPut(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
-	name, ns := form.Get("name"), form.Get("namespace")
-	if name == "" {
-		badRequest(w, errors.New("missing form value name"))
+	ns, name, err := legacyRuleKey(form)
+	if err != nil {
+		badRequest(w, err)
 		return
-	}
-	if ns == "" {
-		ns = DefaultNamespace
 	}
 	detect, err := jsonFormValue(form.Get("detection"), "detection")
 	if err != nil {
@@ -90,19 +88,29 @@ func (c *Cloud) legacyDelete(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
-	name, ns := form.Get("name"), form.Get("namespace")
-	if name == "" {
-		badRequest(w, errors.New("missing form value name (in the form-encoded body)"))
+	ns, name, err := legacyRuleKey(form)
+	if err != nil {
+		badRequest(w, fmt.Errorf("%w (in the form-encoded body)", err))
 		return
-	}
-	if ns == "" {
-		ns = DefaultNamespace
 	}
 	if !callerOrg(r).DeleteRule(ns, name) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no rule %s/%s", ns, name))
 		return
 	}
 	writeOK(w)
+}
+
+// legacyRuleKey reads the namespace (DefaultNamespace when absent) and the
+// required name of a legacy rule call.
+func legacyRuleKey(form url.Values) (ns, name string, err error) {
+	name, ns = form.Get("name"), form.Get("namespace")
+	if name == "" {
+		return "", "", errors.New("missing form value name")
+	}
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	return ns, name, nil
 }
 
 // jsonFormValue checks that a required form value holds JSON.

@@ -56,11 +56,7 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "lcsim demo: unexpected argument %q (everything is a flag)\n", fs.Arg(0))
+	if !parseFlagsOnly(fs, args, stderr) {
 		return 2
 	}
 	if err := c.check(); err != nil {

@@ -77,11 +77,7 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "lcsim emulate: unexpected argument %q (everything is a flag)\n", fs.Arg(0))
+	if !parseFlagsOnly(fs, args, stderr) {
 		return 2
 	}
 	data, err := c.check()
