@@ -26,10 +26,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Install(testContext(t), org); err != nil {
-		t.Fatal(err)
-	}
-	a.putHiveRule(org, "managed", "svc-svc-ex", replicantDetect, replicantRespond, true)
+	installWithRule(t, a, svc, org)
 	a.task(org, fast.SID, "svc-svc-ex/a", "history_dump")
 	waitIdle(t, c)
 	a.task(org, slow.SID, "svc-svc-ex/b", "os_version", "os_users") // still pending at Close

@@ -62,10 +62,7 @@ func TestDetectionContent(t *testing.T) {
 	s := org.AddSensor(SensorConfig{Hostname: "web-1", Platform: Linux})
 	f := &fakeService{subs: []string{"__svc-svc-ex", "suspicious-download"}}
 	svc := register(t, c, f)
-	if _, err := svc.Install(testContext(t), org); err != nil {
-		t.Fatal(err)
-	}
-	a.putHiveRule(org, "managed", "svc-svc-ex", replicantDetect, replicantRespond, true)
+	installWithRule(t, a, svc, org)
 	// A user's own rule, with priority and metadata, on the same events.
 	a.putHiveRule(org, "general", "downloads", `{"event":"OS_PROCESSES_REP","op":"contains","path":"event/PROCESSES/?/FILE_PATH","value":"/downloads/","case sensitive":false}`,
 		`[{"action":"report","name":"suspicious-download","priority":4,"metadata":{"author":"qa"}},{"action":"add tag","tag":"x"}]`, true)
@@ -194,10 +191,7 @@ func TestReplicantRuleIgnoresOtherServices(t *testing.T) {
 	s := org.AddSensor(SensorConfig{})
 	f := &fakeService{subs: []string{"__svc-svc-ex"}}
 	svc := register(t, c, f)
-	if _, err := svc.Install(testContext(t), org); err != nil {
-		t.Fatal(err)
-	}
-	a.putHiveRule(org, "managed", "svc-svc-ex", replicantDetect, replicantRespond, true)
+	installWithRule(t, a, svc, org)
 	for _, inv := range []string{"svc-svc-ex2/x", "other", ""} {
 		a.task(org, s.SID, inv, "os_version")
 	}
@@ -240,10 +234,7 @@ func TestWaitIdleCoversChainedWork(t *testing.T) {
 		return map[string]any{"success": true, "data": map[string]any{}}
 	}
 	svc := register(t, c, f)
-	if _, err := svc.Install(testContext(t), org); err != nil {
-		t.Fatal(err)
-	}
-	a.putHiveRule(org, "managed", "svc-svc-ex", replicantDetect, replicantRespond, true)
+	installWithRule(t, a, svc, org)
 	a.task(org, s.SID, "svc-svc-ex/first", "os_version")
 	waitIdle(t, c)
 	ds := svc.Detections()

@@ -152,6 +152,16 @@ func (a *api) putHiveRule(org *Org, ns, name, detect, respond string, enabled bo
 	}
 }
 
+// installWithRule installs svc in org and stores its replicant rule through
+// the Hive API, as the service itself would on org_install.
+func installWithRule(t *testing.T, a *api, svc *Service, org *Org) {
+	t.Helper()
+	if _, err := svc.Install(testContext(t), org); err != nil {
+		t.Fatal(err)
+	}
+	a.putHiveRule(org, "managed", "svc-svc-ex", replicantDetect, replicantRespond, true)
+}
+
 func boolText(b bool) string {
 	if b {
 		return "true"

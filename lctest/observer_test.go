@@ -13,10 +13,7 @@ func TestObserverSeesTheWholeFlow(t *testing.T) {
 	s := org.AddSensor(SensorConfig{})
 	f := &fakeService{subs: []string{"__svc-svc-ex"}}
 	svc := register(t, c, f)
-	if _, err := svc.Install(testContext(t), org); err != nil {
-		t.Fatal(err)
-	}
-	a.putHiveRule(org, "managed", "svc-svc-ex", replicantDetect, replicantRespond, true)
+	installWithRule(t, a, svc, org)
 	a.task(org, s.SID, "svc-svc-ex/o", "os_version")
 	waitIdle(t, c)
 

@@ -354,10 +354,7 @@ func TestServiceByURL(t *testing.T) {
 	if got := svc.Subscriptions(); len(got) != 1 || got[0] != "__svc-svc-ex" || len(svc.Callbacks()) != 3 || svc.Name() != "svc" {
 		t.Fatalf("health metadata = %v %v", got, svc.Callbacks())
 	}
-	if _, err := svc.Install(testContext(t), org); err != nil {
-		t.Fatal(err)
-	}
-	a.putHiveRule(org, "managed", "svc-svc-ex", replicantDetect, replicantRespond, true)
+	installWithRule(t, a, svc, org)
 	a.task(org, s.SID, "svc-svc-ex/u", "os_version")
 	waitIdle(t, c)
 	if n := len(f.envelopes("detection")); n != 1 {
