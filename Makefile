@@ -6,8 +6,15 @@ GO ?= go
 build:
 	$(GO) build ./...
 
+# The race detector needs cgo and a C compiler; without them the tests run
+# without it, and say so.
 test:
-	$(GO) test -race -count=1 ./...
+	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
+		echo "$(GO) test -race -count=1 ./..."; $(GO) test -race -count=1 ./...; \
+	else \
+		echo "make test: no C compiler for cgo ($$($(GO) env CC)), so no race detector: running without -race"; \
+		echo "$(GO) test -count=1 ./..."; $(GO) test -count=1 ./...; \
+	fi
 
 vet:
 	$(GO) vet ./...

@@ -11,18 +11,18 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 // replyBody is a signed detection webhook carrying a reply for handler "h",
 // with a realistic payload (an os_packages answer of 300 packages).
 func replyBody(b *testing.B) []byte {
-	codec, err := tasking.NewCodec("itest", []byte(testSecret))
+	codec, err := token.NewCodec("itest", []byte(testSecret))
 	if err != nil {
 		b.Fatal(err)
 	}
-	inv, err := codec.Encode(tasking.Token{ID: uuid.New(), Handler: "h", JobID: uuid.NewString(), Expiry: time.Now().Add(time.Hour)})
+	inv, err := codec.Encode(token.Token{ID: uuid.New(), Handler: "h", JobID: uuid.NewString(), Expiry: time.Now().Add(time.Hour)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,19 +56,16 @@ func serveLoop(b *testing.B, h http.Handler, body []byte) {
 // BenchmarkRouteReply is a reply's whole path: signature, envelope,
 // detection routing, token verification, named handler, job in the response.
 func BenchmarkRouteReply(b *testing.B) {
-	svc, err := service.New("itest", testSecret, service.WithLogOutput(io.Discard, io.Discard))
+	is, err := New("itest", testSecret, WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	is, err := New(svc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = is.Handle("h", func(_ context.Context, r *Reply) service.Response {
+	defer is.Shutdown(context.Background())
+	is.HandleReply("h", func(_ context.Context, r *Reply) service.Response {
 		r.Job.Narrate("seen", false)
 		return service.OK(nil)
 	})
-	serveLoop(b, svc, replyBody(b))
+	serveLoop(b, is, replyBody(b))
 	if is.Stats().RoutedNamed == 0 {
 		b.Fatal("replies were not routed")
 	}

@@ -1,34 +1,62 @@
 // Package interactive builds LimaCharlie services that task sensors and act
 // on what the sensors answer.
 //
-// An interactive Service wraps a *service.Service. It installs a "replicant"
-// D&R rule in every organization that installs the service (and again every
-// hour, so a deleted rule heals itself), which reports every sensor event
-// whose investigation_id starts with svc-<name>-ex/ back to the service as a
-// detection. Task sends a sensor command tagged with a signed correlation
-// token in that investigation_id; when the answer comes back the token is
-// verified and the answer is routed:
+// An interactive Service is a service.Service (its event handlers, request
+// parameters, commands and server are promoted) that also holds reply
+// handlers. Create it with New, register handlers, and serve it:
+//
+//	svc, err := interactive.New("os-version", secret, interactive.WithAPIURL(os.Getenv("LC_API_URL")))
+//	svc.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+//		_, err := svc.Task(ctx, req.Org(), req.SID(), "os_version", interactive.Then(gotVersion))
+//		…
+//	})
+//	err = svc.ListenAndServe(ctx, "")
+//
+// The service stores a "replicant" D&R rule in every organization that
+// installs it (and again every hour, so a deleted rule heals itself), which
+// reports every sensor event whose investigation_id starts with
+// svc-<name>-ex/ back to the service as a detection. Task sends a sensor
+// command tagged with a signed token in that investigation_id; when the
+// answer comes back the token is verified and the answer is routed:
 //
 //  1. to the closure given with Then, if this process still holds it;
-//  2. else to the named handler given with Via (registered with Handle at
-//     start-up) — this path needs no memory of the task, so it works after a
-//     restart and on another replica;
+//  2. else to the reply handler named with Via (registered with HandleReply
+//     at start-up) — this path needs no memory of the task, so it works
+//     after a restart and on another replica;
 //  3. else to the orphan handler (default: log and answer success).
 //
 // A token whose tag does not verify, or that has expired, never reaches user
-// code: it is logged and counted in Stats.
+// code: it is logged and counted in Stats. The token is keyed from the
+// service's shared secret and bound to its name.
 //
-// Timeouts are kept by the process that sent the task. When replies can
-// land on another replica, that replica answers through the named handler
-// while the sender's timeout still fires at the TTL: give such tasks a TTL
-// comfortably longer than the command takes, and write timeout handlers
-// that tolerate a job another replica has already closed. (A tracking table
-// shared between replicas would remove this; it is not built yet.)
+// # Organizations
 //
-// Jobs: a task may carry a job (WithJob). Its continuation gets the job
-// reopened by id; whatever the continuation narrates is sent in the
-// detection's response. A timeout handler has no response of its own to
-// ride: its job updates are queued and sent with the next response to that
-// organization (any event, such as the hourly tick that also re-installs the
-// rule).
+// Every call on an organization's behalf takes a tasking.Org: its id and
+// the JWT the platform sent with the message being handled. A webhook
+// yields it with Request.Org, a reply with Reply.Org, a timeout with
+// Timeout.Org (the latest JWT this process has seen for the organization).
+//
+// # Timeouts
+//
+// Every task has a TTL (TTL, default WithDefaultTTL). If no answer arrives
+// in time its timeout fires exactly once: the OnTimeout handler, or by
+// default a narration that closes the task's job as failed. Timeouts are
+// kept by the process that sent the task. When replies can land on another
+// replica, that replica answers through the named handler while the
+// sender's timeout still fires at the TTL: give such tasks a TTL comfortably
+// longer than the command takes, and write timeout handlers that tolerate a
+// job another replica has already closed.
+//
+// Tests drive time instead of sleeping: WithClock(tracking.NewManualClock(…))
+// and the clock's Advance, which returns once the timeouts that became due
+// have been handled.
+//
+// # Jobs
+//
+// A task may carry a job (WithJob). Its continuation gets the job reopened
+// by id; whatever the continuation narrates is sent in the response to the
+// webhook that carried the reply. A timeout handler has no response of its
+// own to ride: its job updates are queued and sent with the next successful
+// response to that organization (any event, such as the hourly tick that
+// also re-stores the rule).
 package interactive

@@ -9,16 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
+	"github.com/lcsvc/lcservice/tracking"
 )
 
 // packagesService registers a request handler that tasks os_packages with a
 // closure continuation and a new job, like examples/packages.
 func packagesService(calls *atomic.Int32, opts ...TaskOption) func(*Service) {
 	return func(is *Service) {
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 			job := jobs.New()
 			job.SetCause("package survey")
 			job.AddSensor(req.SID())
@@ -40,7 +42,7 @@ func packagesService(calls *atomic.Int32, opts ...TaskOption) func(*Service) {
 				r.Job.Close()
 				return service.OK(nil)
 			})}, opts...)
-			if _, err := is.Task(ctx, req, req.SID(), "os_packages", all...); err != nil {
+			if _, err := is.Task(ctx, req.Org(), req.SID(), "os_packages", all...); err != nil {
 				return service.Fail(err)
 			}
 			return service.OK(nil).WithJobs(job)
@@ -107,7 +109,7 @@ func TestNamedHandlerAfterRestart(t *testing.T) {
 	}
 	var got []string
 	register := func(is *Service) {
-		if err := is.Handle("versions", func(ctx context.Context, r *Reply) service.Response {
+		is.HandleReply("versions", func(ctx context.Context, r *Reply) service.Response {
 			var st state
 			if err := r.State(&st); err != nil {
 				return service.Fail(err)
@@ -115,16 +117,14 @@ func TestNamedHandlerAfterRestart(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s step=%d note=%s job=%v", r.EventType, st.Step, st.Note, r.Job != nil))
 			r.Job.Narrate("version checked", false)
 			return service.OK(nil)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		})
 	}
 	first := newHarness(t, api, func(is *Service) {
 		register(is)
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 			job := jobs.New()
 			job.SetCause("c")
-			_, err := is.Task(ctx, req, req.SID(), "os_version", Via("versions"), WithJob(job), WithState(state{Step: 2, Note: "x"}))
+			_, err := is.Task(ctx, req.Org(), req.SID(), "os_version", Via("versions"), WithJob(job), WithState(state{Step: 2, Note: "x"}))
 			if err != nil {
 				return service.Fail(err)
 			}
@@ -153,10 +153,10 @@ func TestForgedTamperedExpiredNeverReachUserCode(t *testing.T) {
 	var userCalls atomic.Int32
 	var orphanCalls atomic.Int32
 	h := newHarness(t, api, func(is *Service) {
-		_ = is.Handle("h", func(context.Context, *Reply) service.Response { userCalls.Add(1); return service.OK(nil) })
-		is.Base().OnDetection(func(context.Context, *service.Request) service.Response { userCalls.Add(1); return service.OK(nil) })
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
-			_, err := is.Task(ctx, req, req.SID(), "os_version", Via("h"),
+		is.HandleReply("h", func(context.Context, *Reply) service.Response { userCalls.Add(1); return service.OK(nil) })
+		is.OnDetection(func(context.Context, *service.Request) service.Response { userCalls.Add(1); return service.OK(nil) })
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			_, err := is.Task(ctx, req.Org(), req.SID(), "os_version", Via("h"),
 				Then(func(context.Context, *Reply) service.Response { userCalls.Add(1); return service.OK(nil) }), TTL(time.Hour))
 			if err != nil {
 				return service.Fail(err)
@@ -166,7 +166,7 @@ func TestForgedTamperedExpiredNeverReachUserCode(t *testing.T) {
 	}, WithOrphanHandler(func(context.Context, *Reply) service.Response { orphanCalls.Add(1); return service.OK(nil) }))
 	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
 	task := api.recordedTasks()[0]
-	prefix, token, _ := strings.Cut(task.InvestigationID, "/")
+	prefix, tok, _ := strings.Cut(task.InvestigationID, "/")
 
 	flip := func(s string, i int) string {
 		b := []byte(s)
@@ -177,16 +177,16 @@ func TestForgedTamperedExpiredNeverReachUserCode(t *testing.T) {
 		}
 		return string(b)
 	}
-	other, _ := tasking.NewCodec("itest", []byte("another-secret"))
-	forged, _ := other.Encode(tasking.Token{ID: [16]byte{1}, Handler: "h", Expiry: time.Now().Add(time.Hour)})
-	mine, _ := tasking.NewCodec("itest", []byte(testSecret))
-	expired, _ := mine.Encode(tasking.Token{ID: [16]byte{2}, Handler: "h", Expiry: time.Now().Add(-time.Minute)})
+	other, _ := token.NewCodec("itest", []byte("another-secret"))
+	forged, _ := other.Encode(token.Token{ID: [16]byte{1}, Handler: "h", Expiry: time.Now().Add(time.Hour)})
+	mine, _ := token.NewCodec("itest", []byte(testSecret))
+	expired, _ := mine.Encode(token.Token{ID: [16]byte{2}, Handler: "h", Expiry: time.Now().Add(-time.Minute)})
 
 	for name, inv := range map[string]string{
-		"tampered first byte": prefix + "/" + flip(token, 0),
-		"tampered middle":     prefix + "/" + flip(token, len(token)/2),
-		"tampered last byte":  prefix + "/" + flip(token, len(token)-1),
-		"truncated":           prefix + "/" + token[:len(token)-4],
+		"tampered first byte": prefix + "/" + flip(tok, 0),
+		"tampered middle":     prefix + "/" + flip(tok, len(tok)/2),
+		"tampered last byte":  prefix + "/" + flip(tok, len(tok)-1),
+		"truncated":           prefix + "/" + tok[:len(tok)-4],
 		"garbage":             prefix + "/not-a-token",
 		"forged":              forged,
 		"expired":             expired,
@@ -218,18 +218,19 @@ func TestForgedTamperedExpiredNeverReachUserCode(t *testing.T) {
 
 func TestTimeoutFiresOnceAndRidesNextResponse(t *testing.T) {
 	api := newStubAPI(t)
+	clock := tracking.NewManualClock(time.Now())
 	var fired atomic.Int32
 	var jobID string
 	h := newHarness(t, api, func(is *Service) {
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 			job := jobs.New()
 			job.SetCause("c")
 			jobID = job.ID()
-			_, err := is.Task(ctx, req, req.SID(), "os_packages", WithJob(job), TTL(50*time.Millisecond),
+			_, err := is.Task(ctx, req.Org(), req.SID(), "os_packages", WithJob(job), TTL(time.Minute),
 				Then(func(context.Context, *Reply) service.Response { t.Error("continuation ran"); return service.OK(nil) }),
 				OnTimeout(func(ctx context.Context, to *Timeout) {
 					fired.Add(1)
-					if to.Request.JWT() != testJWT || to.SID != testSID || to.Command != "os_packages" {
+					if to.Org.ID != testOID || to.Org.JWT != testJWT || to.SID != testSID || to.Command != "os_packages" {
 						t.Errorf("timeout = %+v", to)
 					}
 					to.Job.Narrate("no answer", true)
@@ -240,31 +241,32 @@ func TestTimeoutFiresOnceAndRidesNextResponse(t *testing.T) {
 			}
 			return service.OK(nil).WithJobs(job)
 		})
-	})
+	}, WithClock(clock))
 	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
-	eventually(t, "the timeout", func() bool { return h.is.Stats().TimedOut == 1 })
-	eventually(t, "the timeout handler", func() bool { return fired.Load() == 1 })
+	clock.Advance(59 * time.Second)
+	if fired.Load() != 0 {
+		t.Fatal("the timeout fired before its TTL")
+	}
+	clock.Advance(2 * time.Second) // Advance returns once the timeout has been handled
+	if st := h.is.Stats(); fired.Load() != 1 || st.TimedOut != 1 || st.QueuedJobs != 1 {
+		t.Fatalf("after the TTL: fired %d, stats %+v; want one timeout and its job update queued", fired.Load(), st)
+	}
 	// A failed response does not carry the queued update: the cloud may
 	// discard it.
-	eventually(t, "the update to be queued", func() bool {
-		h.is.orgs.mu.Lock()
-		defer h.is.orgs.mu.Unlock()
-		return len(h.is.orgs.queued[testOID]) == 1
-	})
-	h.is.Base().OnNewSensor(func(context.Context, *service.Request) service.Response { return service.Failf("refused") })
+	h.is.OnNewSensor(func(context.Context, *service.Request) service.Response { return service.Failf("refused") })
 	if res := h.deliver(service.NewSensor, map[string]any{}); res.Success || len(res.Jobs) != 0 {
 		t.Fatalf("failed response carried jobs: %+v", res)
 	}
-	// The job update is queued until the next event of that organization.
-	var update []jobWire
-	eventually(t, "the queued job update", func() bool {
-		update = h.deliver(service.OrgPer1h, map[string]any{}).jobs(t)
-		return len(update) == 1
-	})
-	if update[0].ID != jobID || update[0].End == 0 || update[0].Hist[0].Msg != "no answer" {
+	// The next successful response to the organization carries it.
+	update := h.deliver(service.OrgPer1h, map[string]any{}).jobs(t)
+	if len(update) != 1 || update[0].ID != jobID || update[0].End == 0 || update[0].Hist[0].Msg != "no answer" {
 		t.Errorf("update = %+v", update)
 	}
+	if st := h.is.Stats(); st.QueuedJobs != 0 {
+		t.Errorf("queued jobs after the update was sent: %d", st.QueuedJobs)
+	}
 	// A late reply does not run the continuation; nothing fires twice.
+	clock.Advance(time.Hour)
 	res := h.deliver(service.Detection, detection(api.recordedTasks()[0], "OS_PACKAGES_REP", map[string]any{}))
 	if !res.Success || fired.Load() != 1 || len(h.deliver(service.OrgPer1h, map[string]any{}).Jobs) != 0 {
 		t.Errorf("after the late reply: %+v fired=%d", res, fired.Load())
@@ -273,25 +275,39 @@ func TestTimeoutFiresOnceAndRidesNextResponse(t *testing.T) {
 
 func TestDefaultTimeoutClosesJobAsFailed(t *testing.T) {
 	api := newStubAPI(t)
+	clock := tracking.NewManualClock(time.Now())
 	h := newHarness(t, api, func(is *Service) {
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 			job := jobs.New()
 			job.SetCause("c")
-			if _, err := is.Task(ctx, req, req.SID(), "os_users", WithJob(job), TTL(20*time.Millisecond), Then(func(context.Context, *Reply) service.Response { return service.OK(nil) })); err != nil {
+			if _, err := is.Task(ctx, req.Org(), req.SID(), "os_users", WithJob(job), TTL(time.Minute), Then(func(context.Context, *Reply) service.Response { return service.OK(nil) })); err != nil {
 				return service.Fail(err)
 			}
 			return service.OK(nil).WithJobs(job)
 		})
-	})
+	}, WithClock(clock))
 	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
-	var update []jobWire
-	eventually(t, "the default timeout's job update", func() bool {
-		update = h.deliver(service.OrgPer1h, map[string]any{}).jobs(t)
-		return len(update) == 1
-	})
-	if update[0].End == 0 || !update[0].Hist[0].Important || !strings.Contains(update[0].Hist[0].Msg, "did not answer os_users") {
+	clock.Advance(2 * time.Minute)
+	update := h.deliver(service.OrgPer1h, map[string]any{}).jobs(t)
+	if len(update) != 1 || update[0].End == 0 || !update[0].Hist[0].Important || !strings.Contains(update[0].Hist[0].Msg, "did not answer os_users") {
 		t.Errorf("update = %+v", update)
 	}
+}
+
+func TestTimeoutWithTheSystemClock(t *testing.T) {
+	api := newStubAPI(t)
+	h := newHarness(t, api, func(is *Service) {
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			_, err := is.Task(ctx, req.Org(), req.SID(), "os_users", TTL(time.Millisecond), Then(func(context.Context, *Reply) service.Response { return service.OK(nil) }))
+			if err != nil {
+				return service.Fail(err)
+			}
+			return service.OK(nil)
+		})
+	})
+	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
+	// Tokens carry whole seconds, so the task expires within two.
+	eventually(t, "the timeout", func() bool { return h.is.Stats().TimedOut == 1 })
 }
 
 func TestStreamingReceivesThreeReplies(t *testing.T) {
@@ -299,8 +315,8 @@ func TestStreamingReceivesThreeReplies(t *testing.T) {
 	var seen []string
 	var timeouts atomic.Int32
 	h := newHarness(t, api, func(is *Service) {
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
-			_, err := is.Task(ctx, req, req.SID(), "yara_scan -e evil.exe rule1", Stream(), TTL(time.Hour),
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			_, err := is.Task(ctx, req.Org(), req.SID(), "yara_scan -e evil.exe rule1", Stream(), TTL(time.Hour),
 				Then(func(ctx context.Context, r *Reply) service.Response {
 					var hit struct{ FILE_PATH string }
 					_ = r.Decode(&hit)
@@ -338,8 +354,8 @@ func TestReceiptErrorReachesContinuation(t *testing.T) {
 	var got error
 	var plat Platform
 	h := newHarness(t, api, func(is *Service) {
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
-			_, err := is.Task(ctx, req, req.SID(), `file_get "C:\no such file"`, Then(func(_ context.Context, r *Reply) service.Response {
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			_, err := is.Task(ctx, req.Org(), req.SID(), `file_get "C:\no such file"`, Then(func(_ context.Context, r *Reply) service.Response {
 				got, plat = r.Err, r.Platform
 				return service.OK(nil)
 			}))
@@ -360,7 +376,7 @@ func TestRuleLifecycle(t *testing.T) {
 	api := newStubAPI(t)
 	var userInstall atomic.Int32
 	h := newHarness(t, api, func(is *Service) {
-		is.Base().OnOrgInstall(func(context.Context, *service.Request) service.Response {
+		is.OnOrgInstall(func(context.Context, *service.Request) service.Response {
 			userInstall.Add(1)
 			return service.OK(map[string]string{"welcome": "yes"})
 		})
@@ -412,7 +428,7 @@ func TestRuleErrorReportedWithoutHidingUserResult(t *testing.T) {
 	api := newStubAPI(t)
 	api.Close() // every API call now fails at the network
 	h := newHarness(t, api, func(is *Service) {
-		is.Base().OnOrgInstall(func(context.Context, *service.Request) service.Response {
+		is.OnOrgInstall(func(context.Context, *service.Request) service.Response {
 			return service.OK(map[string]string{"welcome": "yes"})
 		})
 	})
@@ -445,31 +461,33 @@ func TestTaskErrors(t *testing.T) {
 	api := newStubAPI(t)
 	var failed error
 	h := newHarness(t, api, func(is *Service) {
-		_ = is.Handle("known", func(context.Context, *Reply) service.Response { return service.OK(nil) })
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+		is.HandleReply("known", func(context.Context, *Reply) service.Response { return service.OK(nil) })
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 			then := Then(func(context.Context, *Reply) service.Response { return service.OK(nil) })
+			org := req.Org()
 			cases := map[string]struct {
-				req  *service.Request
+				org  tasking.Org
 				sid  string
 				cmd  string
 				opts []TaskOption
 				want string
 			}{
-				"no request":      {nil, testSID, "os_version", []TaskOption{then}, "request of an organization"},
-				"no sid":          {req, "", "os_version", []TaskOption{then}, "sensor id"},
-				"no command":      {req, testSID, " ", []TaskOption{then}, "command line"},
-				"no continuation": {req, testSID, "os_version", nil, "continuation"},
-				"unknown handler": {req, testSID, "os_version", []TaskOption{Via("nope")}, `no handler named "nope"`},
-				"bad ttl":         {req, testSID, "os_version", []TaskOption{then, TTL(-1)}, "TTL"},
-				"state too large": {req, testSID, "os_version", []TaskOption{then, WithState(strings.Repeat("x", 400))}, "state"},
-				"state not json":  {req, testSID, "os_version", []TaskOption{then, WithState(make(chan int))}, "state"},
+				"no organization": {tasking.Org{}, testSID, "os_version", []TaskOption{then}, "organization of the message being handled"},
+				"no jwt":          {tasking.Org{ID: testOID}, testSID, "os_version", []TaskOption{then}, "Org.JWT is empty"},
+				"no sid":          {org, "", "os_version", []TaskOption{then}, "sensor id"},
+				"no command":      {org, testSID, " ", []TaskOption{then}, "command line"},
+				"no continuation": {org, testSID, "os_version", nil, "continuation"},
+				"unknown handler": {org, testSID, "os_version", []TaskOption{Via("nope")}, `no reply handler named "nope"`},
+				"bad ttl":         {org, testSID, "os_version", []TaskOption{then, TTL(-1)}, "TTL"},
+				"state too large": {org, testSID, "os_version", []TaskOption{then, WithState(strings.Repeat("x", 400))}, "state"},
+				"state not json":  {org, testSID, "os_version", []TaskOption{then, WithState(make(chan int))}, "state"},
 			}
 			for name, c := range cases {
-				if _, err := is.Task(ctx, c.req, c.sid, c.cmd, c.opts...); err == nil || !strings.Contains(err.Error(), c.want) {
+				if _, err := is.Task(ctx, c.org, c.sid, c.cmd, c.opts...); err == nil || !strings.Contains(err.Error(), c.want) {
 					t.Errorf("%s: err = %v, want %q", name, err, c.want)
 				}
 			}
-			_, failed = is.Task(ctx, req, "00000000-0000-0000-0000-000000000000", "os_version", then)
+			_, failed = is.Task(ctx, req.Org(), "00000000-0000-0000-0000-000000000000", "os_version", then)
 			return service.OK(nil)
 		})
 	})
@@ -487,9 +505,9 @@ func TestEvictedClosureFallsBackToNamedHandler(t *testing.T) {
 	api := newStubAPI(t)
 	var closure, named atomic.Int32
 	h := newHarness(t, api, func(is *Service) {
-		_ = is.Handle("n", func(context.Context, *Reply) service.Response { named.Add(1); return service.OK(nil) })
-		is.Base().OnRequest(func(ctx context.Context, req *service.Request) service.Response {
-			_, err := is.Task(ctx, req, req.SID(), "os_version", Via("n"), TTL(time.Hour),
+		is.HandleReply("n", func(context.Context, *Reply) service.Response { named.Add(1); return service.OK(nil) })
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			_, err := is.Task(ctx, req.Org(), req.SID(), "os_version", Via("n"), TTL(time.Hour),
 				Then(func(context.Context, *Reply) service.Response { closure.Add(1); return service.OK(nil) }))
 			if err != nil {
 				return service.Fail(err)

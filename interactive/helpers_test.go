@@ -2,11 +2,13 @@ package interactive
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
 )
@@ -31,20 +33,16 @@ type harness struct {
 func newHarness(t *testing.T, api *stubAPI, setup func(*Service), opts ...Option) *harness {
 	t.Helper()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	svc, err := service.New("itest", testSecret, service.WithLogOutput(logs, logs))
-	if err != nil {
-		t.Fatal(err)
-	}
 	client := tasking.NewClient(tasking.WithBaseURL(api.URL), tasking.WithRetry(4, time.Millisecond, 5*time.Millisecond))
-	is, err := New(svc, append([]Option{WithClient(client)}, opts...)...)
+	is, err := New("itest", testSecret, append([]Option{WithServiceOptions(service.WithLogOutput(logs, logs)), WithClient(client)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if setup != nil {
 		setup(is)
 	}
-	srv := newHTTPServer(t, svc)
-	t.Cleanup(func() { _ = svc.Shutdown(t.Context()) })
+	srv := newHTTPServer(t, is)
+	t.Cleanup(func() { _ = is.Shutdown(context.WithoutCancel(t.Context())) })
 	return &harness{t: t, is: is, api: api, url: srv, log: logs}
 }
 
@@ -86,7 +84,7 @@ func detection(task stubTask, eventType string, payload any) map[string]any {
 		"event_time": time.Now().UnixMilli(), "event_id": "e1", "investigation_id": task.InvestigationID,
 	}
 	return map[string]any{
-		"cat": tasking.ReplicantDetectionName("itest"), "source_rule": tasking.ReplicantRuleName("itest"),
+		"cat": token.DetectionName("itest"), "source_rule": token.RuleName("itest"),
 		"namespace": "managed", "detect_id": "d1", "gen_time": time.Now().UnixMilli(),
 		"routing": routing, "detect": map[string]any{"event": payload, "routing": routing},
 	}

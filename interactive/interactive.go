@@ -6,30 +6,33 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
 	"github.com/lcsvc/lcservice/tracking"
 )
 
 // ReplyHandler is a continuation: it runs when a sensor answers a task, and
-// its response is the answer to the detection webhook that carried the reply.
+// its response is the answer to the webhook that carried the reply.
 type ReplyHandler func(ctx context.Context, r *Reply) service.Response
 
-// Service is an interactive LimaCharlie service. Create it with New.
+// Service is an interactive LimaCharlie service: a *service.Service (its
+// event handlers, parameters, commands and server are promoted) that also
+// tasks sensors and routes their answers to reply handlers. Create it with
+// New, register handlers, then serve it like any service.
 type Service struct {
-	svc        *service.Service
+	*service.Service
+
 	client     *tasking.Client
-	codec      *tasking.Codec
-	pending    *tracking.Table[*continuation]
+	codec      *token.Codec
+	clock      tracking.Clock
+	pending    tracking.Store[*continuation]
 	orgs       *orgState
 	defaultTTL time.Duration
-	capacity   int
 	timeoutRun time.Duration
 	orphan     ReplyHandler
-	now        func() time.Time
 
 	mu       sync.RWMutex
 	handlers map[string]ReplyHandler
@@ -38,114 +41,151 @@ type Service struct {
 }
 
 // Option configures New.
-type Option func(*Service)
+type Option func(*config)
 
-// WithClient sets the LimaCharlie API client (default: tasking.NewClient(),
-// which honours LC_API_URL).
-func WithClient(c *tasking.Client) Option { return func(s *Service) { s.client = c } }
+type config struct {
+	svcOpts    []service.Option
+	apiURL     string
+	client     *tasking.Client
+	clock      tracking.Clock
+	defaultTTL time.Duration
+	capacity   int
+	timeoutRun time.Duration
+	orphan     ReplyHandler
+}
+
+// WithServiceOptions passes options to the underlying service.New (logging,
+// trace, body limit, version, …).
+func WithServiceOptions(opts ...service.Option) Option {
+	return func(c *config) { c.svcOpts = append(c.svcOpts, opts...) }
+}
+
+// WithAPIURL points every call the service makes — tasks and D&R rules — at
+// the REST API at url, without the /v1 suffix: an emulated cloud in tests
+// and local runs (lctest.Cloud.URL, lcsim emulate), a regional endpoint in
+// production. An empty url keeps https://api.limacharlie.io, so a program
+// may pass os.Getenv("LC_API_URL") as it is.
+func WithAPIURL(url string) Option { return func(c *config) { c.apiURL = url } }
+
+// WithClient sets the REST client itself, for control over retries, the
+// HTTP client or legacy rule storage. It cannot be combined with WithAPIURL:
+// give the client tasking.WithBaseURL instead.
+func WithClient(cl *tasking.Client) Option { return func(c *config) { c.client = cl } }
+
+// WithClock sets the time source of tokens and timeouts (default the
+// system clock). Tests pass a *tracking.ManualClock and move time with
+// Advance instead of sleeping through TTLs.
+func WithClock(clk tracking.Clock) Option { return func(c *config) { c.clock = clk } }
 
 // WithDefaultTTL sets how long a task waits for its answer unless the task
 // says otherwise (default 10 minutes).
-func WithDefaultTTL(d time.Duration) Option { return func(s *Service) { s.defaultTTL = d } }
+func WithDefaultTTL(d time.Duration) Option { return func(c *config) { c.defaultTTL = d } }
 
 // WithCapacity bounds the pending continuations held in memory (default
 // 10000). What is evicted for space is counted; its named handler, if any,
 // still serves the late reply.
-func WithCapacity(n int) Option { return func(s *Service) { s.capacity = n } }
+func WithCapacity(n int) Option { return func(c *config) { c.capacity = n } }
 
 // WithOrphanHandler handles verified replies that neither a pending closure
 // nor a named handler claims (default: log and answer success, so the cloud
 // does not redeliver).
-func WithOrphanHandler(h ReplyHandler) Option { return func(s *Service) { s.orphan = h } }
+func WithOrphanHandler(h ReplyHandler) Option { return func(c *config) { c.orphan = h } }
 
 // WithTimeoutBudget bounds how long a timeout handler may run (default 1 minute).
-func WithTimeoutBudget(d time.Duration) Option { return func(s *Service) { s.timeoutRun = d } }
+func WithTimeoutBudget(d time.Duration) Option { return func(c *config) { c.timeoutRun = d } }
 
 var handlerName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// New makes svc interactive: it subscribes svc to the replicant detection and
-// manages the replicant rule on org_install, org_per_1h and org_uninstall
-// (the user's own handlers for those still run, and their response is the
-// one sent). Call it once, before serving.
-func New(svc *service.Service, opts ...Option) (*Service, error) {
-	if svc == nil {
-		return nil, errors.New("interactive.New needs a *service.Service")
-	}
-	s := &Service{
-		svc:        svc,
-		orgs:       newOrgState(),
-		defaultTTL: 10 * time.Minute,
-		capacity:   10000,
-		timeoutRun: time.Minute,
-		handlers:   map[string]ReplyHandler{},
-		now:        time.Now,
-	}
+// New returns an interactive service named name (lowercase letters,
+// digits, '-' and '_'), whose webhooks are signed with secret. The secret
+// also keys the tokens that tie answers to tasks, so it may not be empty.
+//
+// The service stores its replicant D&R rule when an organization installs
+// it, again on every org_per_1h tick (so a rule deleted by hand heals), and
+// deletes it on uninstall. Handlers registered for those events still run,
+// and their response is the one sent.
+func New(name, secret string, opts ...Option) (*Service, error) {
+	cfg := config{defaultTTL: 10 * time.Minute, capacity: 10000, timeoutRun: time.Minute}
 	for _, o := range opts {
-		o(s)
+		o(&cfg)
 	}
-	if s.defaultTTL <= 0 || s.capacity <= 0 || s.timeoutRun <= 0 {
-		return nil, fmt.Errorf("TTL, capacity and timeout budget must be positive (got %v, %d, %v)", s.defaultTTL, s.capacity, s.timeoutRun)
+	switch {
+	case cfg.defaultTTL <= 0:
+		return nil, fmt.Errorf("interactive: default TTL %v: use a positive duration", cfg.defaultTTL)
+	case cfg.capacity <= 0:
+		return nil, fmt.Errorf("interactive: capacity %d: use a positive number", cfg.capacity)
+	case cfg.timeoutRun <= 0:
+		return nil, fmt.Errorf("interactive: timeout budget %v: use a positive duration", cfg.timeoutRun)
+	case secret == "":
+		return nil, errors.New("interactive: empty shared secret: an interactive service signs its task tokens with it; set the secret configured in LimaCharlie (e.g. from LC_SHARED_SECRET)")
+	case cfg.client != nil && cfg.apiURL != "":
+		return nil, errors.New("interactive: WithClient and WithAPIURL both given: set the base URL on the client with tasking.WithBaseURL")
 	}
-	if len(svc.Secret()) == 0 {
-		return nil, errors.New("an interactive service needs a shared secret: its correlation tokens are signed with it")
-	}
-	codec, err := tasking.NewCodec(svc.Name(), svc.Secret())
+	svc, err := service.New(name, secret, cfg.svcOpts...)
 	if err != nil {
 		return nil, err
 	}
-	s.codec = codec
+	codec, err := token.NewCodec(name, []byte(secret))
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		Service:    svc,
+		client:     cfg.client,
+		codec:      codec,
+		clock:      cfg.clock,
+		orgs:       newOrgState(),
+		defaultTTL: cfg.defaultTTL,
+		timeoutRun: cfg.timeoutRun,
+		orphan:     cfg.orphan,
+		handlers:   map[string]ReplyHandler{},
+	}
 	if s.client == nil {
-		s.client = tasking.NewClient()
+		s.client = tasking.NewClient(tasking.WithBaseURL(cfg.apiURL))
+	}
+	if s.clock == nil {
+		s.clock = tracking.SystemClock()
 	}
 	if s.orphan == nil {
 		s.orphan = defaultOrphan
 	}
 	s.pending, err = tracking.New(tracking.Options[*continuation]{
-		Capacity:  s.capacity,
-		TTL:       s.defaultTTL,
+		Capacity:  cfg.capacity,
+		TTL:       cfg.defaultTTL,
 		OnTimeout: s.timedOut,
 		OnEvict:   func(tracking.Entry[*continuation]) { s.counters.evicted.Add(1) },
-		Now:       func() time.Time { return s.now() },
+		Clock:     s.clock,
 	})
 	if err != nil {
 		return nil, err
 	}
-	svc.OnShutdown(func(context.Context) { s.pending.Close() })
-	svc.SubscribeDetections(tasking.ReplicantDetectionName(svc.Name()))
-	svc.Wrap(s.everyEvent)
-	for etype, m := range map[service.EventType]service.Middleware{
-		service.OrgInstall:   s.onInstall,
-		service.OrgPer1h:     s.onHourly,
-		service.OrgUninstall: s.onUninstall,
-		service.Detection:    s.onDetection,
-	} {
-		if err := svc.Intercept(etype, m); err != nil {
-			return nil, err
-		}
-	}
+	svc.OnShutdown(func(context.Context) { _ = s.pending.Close() })
+	svc.SubscribeDetections(token.DetectionName(name))
+	svc.Use(s.everyEvent)
+	svc.Use(s.onInstall, service.OrgInstall, service.OrgPer1h)
+	svc.Use(s.onUninstall, service.OrgUninstall)
+	svc.Use(s.onDetection, service.Detection)
 	return s, nil
 }
 
-// Base returns the wrapped service.
-func (s *Service) Base() *service.Service { return s.svc }
-
-// Handle registers a named continuation. A task sent with Via(name) is
-// answered by it when no closure is pending for the reply — after a restart,
-// or on another replica — so register every name at start-up, on every replica.
-func (s *Service) Handle(name string, h ReplyHandler) error {
+// HandleReply registers a named reply handler. A task sent with Via(name)
+// is answered by it when no closure is pending for the reply — after a
+// restart, or on another replica — so register every name at start-up, on
+// every replica. A name must be 1-64 of A-Z a-z 0-9 _ . -; an invalid name
+// or a nil handler panics, like the service's registration methods.
+func (s *Service) HandleReply(name string, h ReplyHandler) {
 	if !handlerName.MatchString(name) {
-		return fmt.Errorf("handler name %q: use 1-64 of A-Z a-z 0-9 _ . -", name)
+		panic(fmt.Sprintf("interactive: HandleReply: handler name %q: use 1-64 of A-Z a-z 0-9 _ . -", name))
 	}
 	if h == nil {
-		return fmt.Errorf("nil handler for %q", name)
+		panic(fmt.Sprintf("interactive: HandleReply: nil handler for %q", name))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.handlers[name] = h
-	return nil
 }
 
-func (s *Service) handler(name string) ReplyHandler {
+func (s *Service) replyHandler(name string) ReplyHandler {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.handlers[name]
@@ -156,7 +196,7 @@ func (s *Service) handler(name string) ReplyHandler {
 // one may be discarded and redelivered).
 func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
-		s.orgs.rememberJWT(req.OID, req.JWT())
+		s.orgs.remember(req.Org())
 		resp := next(ctx, req)
 		if req.OID != "" && resp.Success {
 			if q := s.orgs.take(req.OID); len(q) > 0 {
@@ -168,37 +208,6 @@ func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 }
 
 func defaultOrphan(_ context.Context, r *Reply) service.Response {
-	r.Request.Logger().Info("reply with no pending continuation and no named handler", "correlation_id", r.CorrelationID, "event_type", r.EventType, "sid", r.SID)
+	r.Request.Logger().Info("reply with no pending continuation and no named handler", "task_id", string(r.TaskID), "event_type", r.EventType, "sid", r.SID)
 	return service.OK(nil)
-}
-
-// Stats counts what the interactive layer did since New.
-type Stats struct {
-	Tasked        int64 // tasks sent
-	TaskErrors    int64 // tasks the API refused or that could not be sent
-	RoutedClosure int64 // replies delivered to a pending closure
-	RoutedNamed   int64 // replies delivered to a named handler
-	Orphans       int64 // verified replies nobody claimed
-	Refused       int64 // replies whose token was malformed, forged or tampered
-	Expired       int64 // replies whose token had expired
-	TimedOut      int64 // tasks whose timeout fired
-	Evicted       int64 // pending closures evicted for space
-	RuleErrors    int64 // failed replicant rule installs or removals
-	Pending       tracking.Stats
-}
-
-type counters struct {
-	tasked, taskErrors, routedClosure, routedNamed, orphans, refused, expired, timedOut, evicted, ruleErrors atomic.Int64
-}
-
-// Stats returns a snapshot of the counters.
-func (s *Service) Stats() Stats {
-	c := &s.counters
-	return Stats{
-		Tasked: c.tasked.Load(), TaskErrors: c.taskErrors.Load(),
-		RoutedClosure: c.routedClosure.Load(), RoutedNamed: c.routedNamed.Load(), Orphans: c.orphans.Load(),
-		Refused: c.refused.Load(), Expired: c.expired.Load(), TimedOut: c.timedOut.Load(),
-		Evicted: c.evicted.Load(), RuleErrors: c.ruleErrors.Load(),
-		Pending: s.pending.Stats(),
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/lcsvc/lcservice/jobs"
+	"github.com/lcsvc/lcservice/tasking"
 )
 
 // orgState remembers, per organization, the latest JWT seen (so timeout
@@ -19,19 +20,21 @@ func newOrgState() *orgState {
 	return &orgState{jwt: map[string]string{}, queued: map[string][]*jobs.Job{}}
 }
 
-func (o *orgState) rememberJWT(oid, jwt string) {
-	if oid == "" || jwt == "" {
+// remember keeps org's JWT if the message carried one.
+func (o *orgState) remember(org tasking.Org) {
+	if org.ID == "" || org.JWT == "" {
 		return
 	}
 	o.mu.Lock()
-	o.jwt[oid] = jwt
+	o.jwt[org.ID] = org.JWT
 	o.mu.Unlock()
 }
 
-func (o *orgState) latestJWT(oid string) string {
+// latest returns organization oid with the latest JWT seen for it.
+func (o *orgState) latest(oid string) tasking.Org {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.jwt[oid]
+	return tasking.Org{ID: oid, JWT: o.jwt[oid]}
 }
 
 func (o *orgState) queue(oid string, j *jobs.Job) {
@@ -47,6 +50,17 @@ func (o *orgState) take(oid string) []*jobs.Job {
 	q := o.queued[oid]
 	delete(o.queued, oid)
 	return q
+}
+
+// queuedLen counts the job updates waiting across organizations.
+func (o *orgState) queuedLen() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, q := range o.queued {
+		n += len(q)
+	}
+	return n
 }
 
 func (o *orgState) forget(oid string) {

@@ -3,7 +3,7 @@ package interactive
 import "fmt"
 
 // Platform is a sensor's operating system, as the routing field plat
-// carries it (PROTOCOL.md §4).
+// carries it.
 type Platform uint32
 
 // The platforms of LimaCharlie sensors.

@@ -9,19 +9,22 @@ import (
 
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/tasking"
 )
 
 // Reply is one sensor event answering a task.
 type Reply struct {
-	OID       string
+	// Org is the organization, with the JWT of the webhook that carried the
+	// reply: pass it to Task to task again.
+	Org       tasking.Org
 	SID       string
 	Hostname  string
 	Platform  Platform  // 0 when the routing did not say
 	EventType string    // e.g. OS_PACKAGES_REP, RECEIPT
 	EventTime time.Time // when the sensor produced the event
-	// CorrelationID identifies the task; Handler is its named handler, if any.
-	CorrelationID string
-	Handler       string
+	// TaskID identifies the task; Handler is its named handler, if any.
+	TaskID  TaskID
+	Handler string
 	// Job is the task's job reopened by id (nil if the task had none). What
 	// the continuation narrates on it is sent with the response.
 	Job *jobs.Job
@@ -32,8 +35,8 @@ type Reply struct {
 	// Replies counts the replies delivered for this task so far, this one
 	// included (known only while the task is pending in this process).
 	Replies int
-	// Request is the detection webhook that carried the reply; use it to
-	// task again, or for Request.Org().
+	// Request is the webhook that carried the reply: its message id, its
+	// logger (Request.Logger).
 	Request *service.Request
 
 	event json.RawMessage

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 // onDetection routes replies to continuations; other detections go to the
@@ -23,9 +23,9 @@ func (s *Service) onDetection(next service.HandlerFunc) service.HandlerFunc {
 		if routing.EventType == "CLOUD_NOTIFICATION" {
 			return service.OK(nil) // a receipt that the task was queued, not an answer
 		}
-		tok, err := s.codec.Decode(routing.InvestigationID, s.now())
+		tok, err := s.codec.Decode(routing.InvestigationID, s.clock.Now())
 		if err != nil {
-			if errors.Is(err, tasking.ErrExpired) {
+			if errors.Is(err, token.ErrExpired) {
 				s.counters.expired.Add(1)
 			} else {
 				s.counters.refused.Add(1)
@@ -38,17 +38,17 @@ func (s *Service) onDetection(next service.HandlerFunc) service.HandlerFunc {
 }
 
 // route delivers a verified reply: pending closure, then named handler, then orphan.
-func (s *Service) route(ctx context.Context, req *service.Request, routing eventRouting, event []byte, tok tasking.Token) service.Response {
+func (s *Service) route(ctx context.Context, req *service.Request, routing eventRouting, event []byte, tok token.Token) service.Response {
 	id := tok.ID.String()
 	r := &Reply{
-		OID: req.OID, SID: routing.SID, Hostname: routing.Hostname, Platform: routing.Plat, EventType: routing.EventType,
-		EventTime:     time.UnixMilli(int64(routing.EventTime)),
-		CorrelationID: id, Handler: tok.Handler, Request: req,
+		Org: req.Org(), SID: routing.SID, Hostname: routing.Hostname, Platform: routing.Plat, EventType: routing.EventType,
+		EventTime: time.UnixMilli(int64(routing.EventTime)),
+		TaskID:    TaskID(id), Handler: tok.Handler, Request: req,
 		event: event, state: tok.State,
-		done: func() { s.pending.Done(id) },
+		done: func() { _, _, _ = s.pending.Done(context.WithoutCancel(ctx), id) },
 	}
-	if r.OID == "" {
-		r.OID = routing.OID
+	if r.Org.ID == "" {
+		r.Org.ID = routing.OID
 	}
 	if tok.JobID != "" {
 		r.Job = jobs.Reopen(tok.JobID)
@@ -57,11 +57,17 @@ func (s *Service) route(ctx context.Context, req *service.Request, routing event
 		r.Err, r.Final = receiptError(event)
 	}
 
+	e, pending, err := s.pending.Resolve(ctx, id)
+	if err != nil {
+		// The store could not say whether the task is pending: let the
+		// cloud deliver the reply again rather than guess.
+		return service.Retry(err)
+	}
 	var h ReplyHandler
-	if e, ok := s.pending.Resolve(id); ok {
+	if pending {
 		r.Replies = e.Replies
 		if e.Streaming && r.Final {
-			s.pending.Done(id)
+			_, _, _ = s.pending.Done(ctx, id)
 		}
 		if e.Value.then != nil {
 			h = e.Value.then
@@ -69,7 +75,7 @@ func (s *Service) route(ctx context.Context, req *service.Request, routing event
 		}
 	}
 	if h == nil && tok.Handler != "" {
-		if h = s.handler(tok.Handler); h != nil {
+		if h = s.replyHandler(tok.Handler); h != nil {
 			s.counters.routedNamed.Add(1)
 		}
 	}

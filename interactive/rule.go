@@ -2,16 +2,48 @@ package interactive
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
 )
 
-func auth(req *service.Request) tasking.Auth { return tasking.Auth{OID: req.OID, JWT: req.JWT()} }
+// ruleNamespace is where the replicant rule lives (Hive dr-managed); the
+// service needs dr.list.managed, dr.set.managed and dr.del.managed.
+const ruleNamespace = "managed"
 
-// onInstall installs the replicant rule, then runs the user's handler.
+// replicantRule returns the D&R rule that sends every answer to service's
+// tasks back to it as a detection: any event whose investigation_id starts
+// with the service's prefix, except the CLOUD_NOTIFICATION receipt that
+// only says a task was queued, is reported as __svc-<service>-ex.
+func replicantRule(service string) tasking.Rule {
+	type op struct {
+		Op    string `json:"op"`
+		Not   bool   `json:"not,omitempty"`
+		Path  string `json:"path"`
+		Value string `json:"value"`
+	}
+	type detect struct {
+		Op    string `json:"op"`
+		Rules []op   `json:"rules"`
+	}
+	type action struct {
+		Action string `json:"action"`
+		Name   string `json:"name"`
+	}
+	d, _ := json.Marshal(detect{Op: "and", Rules: []op{
+		{Op: "starts with", Path: "routing/investigation_id", Value: token.Prefix(service)},
+		{Op: "is", Not: true, Path: "routing/event_type", Value: "CLOUD_NOTIFICATION"},
+	}})
+	r, _ := json.Marshal([]action{{Action: "report", Name: token.DetectionName(service)}})
+	return tasking.Rule{Name: token.RuleName(service), Namespace: ruleNamespace, Detect: d, Respond: r, Enabled: true}
+}
+
+// onInstall stores the replicant rule, then runs the user's handler. It
+// serves org_install and org_per_1h, so a rule deleted by hand heals.
 func (s *Service) onInstall(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
 		err := s.installRule(ctx, req)
@@ -19,14 +51,11 @@ func (s *Service) onInstall(next service.HandlerFunc) service.HandlerFunc {
 	}
 }
 
-// onHourly re-installs the rule every hour, so a rule deleted by hand heals.
-func (s *Service) onHourly(next service.HandlerFunc) service.HandlerFunc { return s.onInstall(next) }
-
 // onUninstall removes the rule and forgets the organization.
 func (s *Service) onUninstall(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
-		name := tasking.ReplicantRuleName(s.svc.Name())
-		err := s.client.DeleteRule(ctx, auth(req), tasking.ReplicantRule(s.svc.Name()).Namespace, name)
+		name := token.RuleName(s.Name())
+		err := s.client.DeleteRule(ctx, req.Org(), ruleNamespace, name)
 		if errors.Is(err, tasking.ErrNotFound) {
 			err = nil // already gone: the goal is reached
 		}
@@ -42,8 +71,8 @@ func (s *Service) onUninstall(next service.HandlerFunc) service.HandlerFunc {
 }
 
 func (s *Service) installRule(ctx context.Context, req *service.Request) error {
-	rule := tasking.ReplicantRule(s.svc.Name())
-	if err := s.client.PutRule(ctx, auth(req), rule); err != nil {
+	rule := replicantRule(s.Name())
+	if err := s.client.PutRule(ctx, req.Org(), rule); err != nil {
 		s.counters.ruleErrors.Add(1)
 		req.Logger().Error("installing replicant rule failed", "rule", rule.Name, "error", err)
 		return fmt.Errorf("installing D&R rule %s (the service needs dr.set.managed): %w", rule.Name, err)

@@ -3,14 +3,13 @@ package interactive
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
-
-	"github.com/lcsvc/lcservice/service"
 )
 
-func newHTTPServer(t *testing.T, svc *service.Service) string {
+func newHTTPServer(t *testing.T, svc http.Handler) string {
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -9,11 +9,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
-	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
 	"github.com/lcsvc/lcservice/tracking"
 )
+
+// TaskID identifies one task from the moment it is sent until it is
+// answered or times out. Reply.TaskID and Timeout.TaskID carry it.
+type TaskID string
 
 // TaskOption configures one task.
 type TaskOption func(*taskConfig)
@@ -32,16 +36,20 @@ type taskConfig struct {
 // with Via when the reply may land on another replica or after a restart.
 func Then(fn ReplyHandler) TaskOption { return func(c *taskConfig) { c.then = fn } }
 
-// Via names a continuation registered with Handle. The name travels in the
-// signed token, so any replica can answer.
+// Via names a reply handler registered with HandleReply. The name travels
+// in the signed token, so any replica can answer.
 func Via(name string) TaskOption { return func(c *taskConfig) { c.handler = name } }
 
 // WithJob ties the task to a job: its id travels in the token and the
 // continuation gets the job reopened by id.
 func WithJob(j *jobs.Job) TaskOption { return func(c *taskConfig) { c.job = j } }
 
+// MaxStateLen bounds the state a task carries (WithState), once marshalled,
+// so the investigation_id stays compact.
+const MaxStateLen = token.MaxStateLen
+
 // WithState attaches small state, marshalled to JSON and carried in the
-// signed token (at most tasking.MaxStateLen bytes once marshalled).
+// signed token (at most MaxStateLen bytes once marshalled).
 func WithState(v any) TaskOption { return func(c *taskConfig) { c.state = v } }
 
 // TTL sets how long the task waits for its answer.
@@ -56,90 +64,85 @@ func OnTimeout(fn TimeoutHandler) TaskOption { return func(c *taskConfig) { c.on
 // yara_scan answer with many events).
 func Stream() TaskOption { return func(c *taskConfig) { c.stream = true } }
 
-// continuation is what the tracking table holds for one task.
+// continuation is what the pending store holds for one task.
 type continuation struct {
 	then      ReplyHandler
 	handler   string
 	onTimeout TimeoutHandler
 	oid, sid  string
 	command   string
-	ttl       time.Duration
-}
-
-// Ticket identifies a task that was sent.
-type Ticket struct {
-	CorrelationID   string
-	InvestigationID string
-	Expires         time.Time
+	jobID     string
+	state     []byte
 }
 
 // Task sends command (a full command line, e.g. CommandLine("file_hash", path))
-// to sensor sid of req's organization, with a continuation: Then, Via, or both.
-// The reply may arrive before Task returns.
-func (s *Service) Task(ctx context.Context, req *service.Request, sid, command string, opts ...TaskOption) (Ticket, error) {
+// to sensor sid of org, with a continuation: Then, Via, or both. org is the
+// organization of the message being handled (Request.Org, Reply.Org,
+// Timeout.Org). The reply may arrive before Task returns.
+func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string, opts ...TaskOption) (TaskID, error) {
 	cfg := taskConfig{ttl: s.defaultTTL}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if err := org.Valid(); err != nil {
+		return "", fmt.Errorf("interactive: Task needs the organization of the message being handled: %w", err)
+	}
 	switch {
-	case req == nil || req.OID == "" || req.JWT() == "":
-		return Ticket{}, errors.New("Task needs the request of an organization event (it supplies the org id and JWT)")
 	case sid == "":
-		return Ticket{}, errors.New("Task needs a sensor id")
+		return "", errors.New("interactive: Task needs a sensor id")
 	case strings.TrimSpace(command) == "":
-		return Ticket{}, errors.New("Task needs a command line")
+		return "", errors.New("interactive: Task needs a command line")
 	case cfg.then == nil && cfg.handler == "":
-		return Ticket{}, errors.New("Task needs a continuation: Then(closure) or Via(handler name)")
-	case cfg.handler != "" && s.handler(cfg.handler) == nil:
-		return Ticket{}, fmt.Errorf("no handler named %q: register it with Handle at start-up", cfg.handler)
+		return "", errors.New("interactive: Task needs a continuation: Then(closure) or Via(handler name)")
+	case cfg.handler != "" && s.replyHandler(cfg.handler) == nil:
+		return "", fmt.Errorf("interactive: no reply handler named %q: register it with HandleReply at start-up", cfg.handler)
 	case cfg.ttl <= 0:
-		return Ticket{}, fmt.Errorf("TTL must be positive, got %v", cfg.ttl)
+		return "", fmt.Errorf("interactive: TTL must be positive, got %v", cfg.ttl)
 	}
 	var state []byte
 	if cfg.state != nil {
 		var err error
 		if state, err = json.Marshal(cfg.state); err != nil {
-			return Ticket{}, fmt.Errorf("task state: %w", err)
+			return "", fmt.Errorf("interactive: task state: %w", err)
 		}
 	}
 	jobID := ""
 	if cfg.job != nil {
 		jobID = cfg.job.ID()
 	}
-	s.orgs.rememberJWT(req.OID, req.JWT())
+	s.orgs.remember(org)
 
 	id := uuid.New()
+	now := s.clock.Now()
 	// Tokens carry whole seconds; round up so the token never expires first.
-	expires := s.now().Add(cfg.ttl).Truncate(time.Second).Add(time.Second)
-	invID, err := s.codec.Encode(tasking.Token{ID: id, Handler: cfg.handler, JobID: jobID, State: state, Expiry: expires})
+	expires := now.Add(cfg.ttl).Truncate(time.Second).Add(time.Second)
+	invID, err := s.codec.Encode(token.Token{ID: id, Handler: cfg.handler, JobID: jobID, State: state, Expiry: expires})
 	if err != nil {
-		return Ticket{}, fmt.Errorf("building correlation token: %w", err)
+		return "", fmt.Errorf("interactive: building the task's token: %w", err)
 	}
-	err = s.pending.Add(tracking.Entry[*continuation]{
+	err = s.pending.Add(ctx, tracking.Entry[*continuation]{
 		ID: id.String(),
 		Value: &continuation{
 			then: cfg.then, handler: cfg.handler, onTimeout: cfg.onTimeout,
-			oid: req.OID, sid: sid, command: command, ttl: cfg.ttl,
+			oid: org.ID, sid: sid, command: command, jobID: jobID, state: state,
 		},
-		JobID:     jobID,
-		State:     state,
-		Created:   s.now(),
+		Created:   now,
 		Expires:   expires,
 		Streaming: cfg.stream,
 	})
 	if err != nil {
-		return Ticket{}, fmt.Errorf("tracking the task: %w", err)
+		return "", fmt.Errorf("interactive: tracking the task: %w", err)
 	}
-	err = s.client.Task(ctx, auth(req), tasking.TaskRequest{
+	err = s.client.Task(ctx, org, tasking.TaskRequest{
 		SID: sid, Commands: []string{command}, InvestigationID: invID, IdempotencyKey: id.String(),
 	})
 	if err != nil {
-		s.pending.Done(id.String())
+		_, _, _ = s.pending.Done(ctx, id.String())
 		s.counters.taskErrors.Add(1)
-		return Ticket{}, fmt.Errorf("tasking sensor %s with %q: %w", sid, commandName(command), err)
+		return "", fmt.Errorf("tasking sensor %s with %q: %w", sid, commandName(command), err)
 	}
 	s.counters.tasked.Add(1)
-	return Ticket{CorrelationID: id.String(), InvestigationID: invID, Expires: expires}, nil
+	return TaskID(id.String()), nil
 }
 
 func commandName(line string) string {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/lcsvc/lcservice/jobs"
-	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/tasking"
 	"github.com/lcsvc/lcservice/tracking"
 )
 
@@ -16,16 +16,16 @@ type TimeoutHandler func(ctx context.Context, t *Timeout)
 
 // Timeout describes a task that was not answered in time.
 type Timeout struct {
-	OID, SID      string
-	Command       string
-	CorrelationID string
+	// Org is the organization, with the latest JWT this process has seen
+	// for it: pass it to Task to task again.
+	Org     tasking.Org
+	SID     string
+	Command string
+	TaskID  TaskID
 	// Replies counts the replies a streaming task did receive.
 	Replies int
 	// Job is the task's job reopened by id, or nil.
 	Job *jobs.Job
-	// Request carries the organization's latest JWT, so the handler can task
-	// again with Service.Task.
-	Request *service.Request
 
 	state []byte
 }
@@ -36,40 +36,46 @@ func (t *Timeout) State(v any) error { return decodeState(t.state, v) }
 // HasState reports whether the task carried state.
 func (t *Timeout) HasState() bool { return len(t.state) > 0 }
 
-// timedOut is the tracking table's timeout callback: it runs the handler off
-// the request path, in a goroutine Shutdown awaits.
+// timedOut is the pending store's timeout callback. The handler runs in a
+// goroutine the service's Shutdown awaits, and timedOut waits for it, so a
+// sweep (and a test's ManualClock.Advance) ends when its timeouts have been
+// handled.
 func (s *Service) timedOut(e tracking.Entry[*continuation]) {
-	s.counters.timedOut.Add(1)
 	c := e.Value
 	t := &Timeout{
-		OID: c.oid, SID: c.sid, Command: c.command, CorrelationID: e.ID, Replies: e.Replies,
-		Request: service.NewRequest("", c.oid, s.orgs.latestJWT(c.oid), nil, nil),
-		state:   e.State,
+		Org: s.orgs.latest(c.oid), SID: c.sid, Command: c.command, TaskID: TaskID(e.ID),
+		Replies: e.Replies, state: c.state,
 	}
-	if e.JobID != "" {
-		t.Job = jobs.Reopen(e.JobID)
+	if c.jobID != "" {
+		t.Job = jobs.Reopen(c.jobID)
 	}
-	s.svc.Go(func(ctx context.Context) {
+	done := make(chan struct{})
+	started := s.Go(func(ctx context.Context) {
+		defer close(done)
 		ctx, cancel := context.WithTimeout(ctx, s.timeoutRun)
 		defer cancel()
 		s.runTimeout(ctx, c.onTimeout, t)
 		if t.Job != nil && (len(t.Job.Entries()) > 0 || t.Job.IsClosed()) {
-			s.orgs.queue(t.OID, t.Job)
+			s.orgs.queue(t.Org.ID, t.Job)
 		}
+		s.counters.timedOut.Add(1)
 	})
+	if started {
+		<-done
+	}
 }
 
 func (s *Service) runTimeout(ctx context.Context, h TimeoutHandler, t *Timeout) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.svc.Logger().Error("timeout handler panicked", "panic", fmt.Sprint(v), "correlation_id", t.CorrelationID)
+			s.Logger().Error("timeout handler panicked", "panic", fmt.Sprint(v), "task_id", string(t.TaskID))
 		}
 	}()
 	if h != nil {
 		h(ctx, t)
 		return
 	}
-	s.svc.Logger().Warn("task timed out", "oid", t.OID, "sid", t.SID, "command", commandName(t.Command), "replies", t.Replies)
+	s.Logger().Warn("task timed out", "oid", t.Org.ID, "sid", t.SID, "command", commandName(t.Command), "replies", t.Replies)
 	if t.Job == nil {
 		return
 	}

@@ -1,11 +1,16 @@
 package interactive
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/tasking"
 )
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
@@ -72,29 +77,65 @@ func TestCommandLine(t *testing.T) {
 }
 
 func TestNewRefusesBadSetup(t *testing.T) {
-	if _, err := New(nil); err == nil {
-		t.Error("nil service accepted")
+	for name, c := range map[string]struct {
+		secret string
+		opts   []Option
+		want   string
+	}{
+		"empty secret":   {"", nil, "empty shared secret"},
+		"zero TTL":       {"s", []Option{WithDefaultTTL(0)}, "default TTL"},
+		"zero capacity":  {"s", []Option{WithCapacity(0)}, "capacity"},
+		"zero budget":    {"s", []Option{WithTimeoutBudget(0)}, "timeout budget"},
+		"client and url": {"s", []Option{WithClient(tasking.NewClient()), WithAPIURL("http://127.0.0.1:1")}, "WithClient and WithAPIURL"},
+	} {
+		if _, err := New("x", c.secret, c.opts...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: New = %v, want an error containing %q", name, err, c.want)
+		}
 	}
-	insecure, _ := service.New("x", "", service.WithInsecureNoSecret())
-	if _, err := New(insecure); err == nil {
-		t.Error("service without a secret accepted")
+	if _, err := New("Bad Name", "s"); err == nil {
+		t.Error("an invalid service name was accepted")
 	}
-	svc, _ := service.New("x", "s")
-	if _, err := New(svc, WithDefaultTTL(0)); err == nil {
-		t.Error("zero TTL accepted")
-	}
-	is, err := New(svc)
+	is, err := New("x", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"", "has space", string(make([]byte, 65))} {
-		if err := is.Handle(name, nil); err == nil {
-			t.Errorf("Handle(%q) accepted", name)
+	defer is.Shutdown(context.Background())
+	ok := func(context.Context, *Reply) service.Response { return service.OK(nil) }
+	for _, name := range []string{"", "has space", strings.Repeat("a", 65)} {
+		mustPanic(t, "handler name", func() { is.HandleReply(name, ok) })
+	}
+	mustPanic(t, `nil handler for "ok"`, func() { is.HandleReply("ok", nil) })
+}
+
+func TestWithAPIURLPointsEveryCallThere(t *testing.T) {
+	api := newStubAPI(t)
+	is, err := New("itest", testSecret, WithAPIURL(api.URL), WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = is.Shutdown(context.Background()) })
+	h := &harness{t: t, is: is, api: api, url: newHTTPServer(t, is)}
+	if res := h.deliver(service.OrgInstall, map[string]any{}); !res.Success || res.Error != "" {
+		t.Fatalf("install: %+v", res)
+	}
+	if got := strings.Join(api.calls(), ","); got != "POST svc-itest-ex" {
+		t.Errorf("rule calls at the API URL = %q", got)
+	}
+}
+
+// mustPanic fails the test unless fn panics with a message containing want.
+func mustPanic(t *testing.T, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		v := recover()
+		if v == nil {
+			t.Errorf("no panic; want one saying %q", want)
+		} else if msg := fmt.Sprint(v); !strings.Contains(msg, want) {
+			t.Errorf("panic %q; want one containing %q", msg, want)
 		}
-	}
-	if err := is.Handle("ok", nil); err == nil {
-		t.Error("nil handler accepted")
-	}
+	}()
+	fn()
 }
 
 func TestPlatformFromRouting(t *testing.T) {

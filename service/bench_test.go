@@ -37,7 +37,7 @@ func BenchmarkWebhook(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_ = svc.SetRequestParams(Params{"sid": {Type: ParamSID, Required: true}, "n": {Type: ParamInt}})
+	svc.SetRequestParams(Params{"sid": {Type: ParamSID, Required: true}, "n": {Type: ParamInt}})
 	svc.OnRequest(func(context.Context, *Request) Response { return OK(map[string]bool{"ok": true}) })
 	body := benchBody(b)
 	benchmarkHandler(b, svc, body, Sign([]byte(testSecret), body))

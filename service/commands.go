@@ -15,21 +15,21 @@ type Command struct {
 	Handler     HandlerFunc
 }
 
-// AddCommand registers a command; it is listed in health.
-func (s *Service) AddCommand(c Command) error {
+// AddCommand registers a command; it is listed in health. A command
+// without a name or handler, or with an invalid argument schema, panics.
+func (s *Service) AddCommand(c Command) {
 	switch {
 	case c.Name == "":
-		return fmt.Errorf("command needs a name")
+		panic("service: AddCommand: the command needs a name")
 	case c.Handler == nil:
-		return fmt.Errorf("command %q needs a handler", c.Name)
+		panic(fmt.Sprintf("service: AddCommand: command %q needs a handler", c.Name))
 	}
 	if err := c.Args.check(); err != nil {
-		return fmt.Errorf("command %q: %w", c.Name, err)
+		panic(fmt.Sprintf("service: AddCommand: command %q: %v", c.Name, err))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.commands[c.Name] = c
-	return nil
 }
 
 // commandWire is a command as health describes it.

@@ -9,7 +9,7 @@ import (
 func TestCommands(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	var got *Request
-	err := svc.AddCommand(Command{
+	svc.AddCommand(Command{
 		Name:        "isolate",
 		Description: "isolate a sensor",
 		Args: Params{
@@ -18,9 +18,6 @@ func TestCommands(t *testing.T) {
 		},
 		Handler: func(_ context.Context, r *Request) Response { got = r; return OK(map[string]string{"done": r.SID()}) },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const sid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 	cases := []struct {
 		name    string
@@ -53,13 +50,9 @@ func TestCommands(t *testing.T) {
 func TestAddCommandRefusesBadDefinitions(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	h := func(context.Context, *Request) Response { return OK(nil) }
-	for _, c := range []Command{
-		{Handler: h},
-		{Name: "x"},
-		{Name: "x", Handler: h, Args: Params{"a": {Type: "blob"}}},
-	} {
-		if err := svc.AddCommand(c); err == nil {
-			t.Errorf("AddCommand(%+v) accepted", c)
-		}
-	}
+	mustPanic(t, "the command needs a name", func() { svc.AddCommand(Command{Handler: h}) })
+	mustPanic(t, `command "x" needs a handler`, func() { svc.AddCommand(Command{Name: "x"}) })
+	mustPanic(t, `command "x": parameter "a": unknown type "blob"`, func() {
+		svc.AddCommand(Command{Name: "x", Handler: h, Args: Params{"a": {Type: "blob"}}})
+	})
 }

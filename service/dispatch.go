@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 )
 
@@ -77,15 +78,27 @@ func (s *Service) handlerFor(req *Request) (HandlerFunc, error) {
 	if h == nil {
 		h = func(context.Context, *Request) Response { return OK(nil) }
 	}
-	mws := s.middleware[req.EventType]
-	for i := len(mws) - 1; i >= 0; i-- {
-		h = mws[i](h)
-	}
-	for i := len(s.wrappers) - 1; i >= 0; i-- {
-		h = s.wrappers[i](h)
+	for i := len(s.middleware) - 1; i >= 0; i-- {
+		if l := s.middleware[i]; l.wraps(req.EventType) {
+			h = l.m(h)
+		}
 	}
 	return h, nil
 }
+
+// layer is one Use: a middleware and the event types it wraps (all but
+// health when empty).
+type layer struct {
+	m      Middleware
+	etypes []EventType
+}
+
+func (l layer) wraps(e EventType) bool {
+	return e != Health && (len(l.etypes) == 0 || slices.Contains(l.etypes, e))
+}
+
+// names reports whether l names e explicitly, which makes e implemented.
+func (l layer) names(e EventType) bool { return slices.Contains(l.etypes, e) }
 
 // call runs h, turning a panic into a retryable failure so the process keeps serving.
 func (s *Service) call(ctx context.Context, req *Request, h HandlerFunc) (resp Response) {

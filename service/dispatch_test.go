@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lcsvc/lcservice/tasking"
 )
 
 func TestEveryEventTypeDispatched(t *testing.T) {
@@ -18,17 +20,15 @@ func TestEveryEventTypeDispatched(t *testing.T) {
 		t.Run(string(etype), func(t *testing.T) {
 			svc, _, _ := newTestService(t)
 			var got *Request
-			if err := svc.Handle(etype, func(ctx context.Context, r *Request) Response {
+			svc.Handle(etype, func(ctx context.Context, r *Request) Response {
 				got = r
 				return OK(map[string]string{"seen": string(r.EventType)})
-			}); err != nil {
-				t.Fatal(err)
-			}
+			})
 			res := postSigned(t, svc, envelopeFor(etype, map[string]any{"sid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}))
 			if !res.Success || got == nil {
 				t.Fatalf("handler not called or failed: %+v", res)
 			}
-			if got.EventType != etype || got.MessageID != "mid-1" || got.JWT() != "header.payload.signature" {
+			if got.EventType != etype || got.MessageID != "mid-1" || got.Org().JWT != "header.payload.signature" {
 				t.Errorf("request fields: %+v", got)
 			}
 			if got.SID() != "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" {
@@ -52,12 +52,8 @@ func TestTypedRegistrationMethods(t *testing.T) {
 	svc.OnLogEvent(h)
 	svc.OnServiceError(h)
 	svc.OnNewSensor(h)
-	if err := svc.OnTick(SensorPer24h, h); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.OnTick(Detection, h); err == nil {
-		t.Error("OnTick accepted a non-cron etype")
-	}
+	svc.OnTick(SensorPer24h, h)
+	mustPanic(t, "not a cron event type", func() { svc.OnTick(Detection, h) })
 	want := []EventType{Health, OrgInstall, OrgUninstall, Detection, RequestEvent, DeploymentEvent, LogEvent, ServiceError, NewSensor, SensorPer24h}
 	if got := health(t, svc).Metadata.Callbacks; !equalEtypes(got, want) {
 		t.Errorf("callbacks = %v, want %v", got, want)
@@ -67,14 +63,11 @@ func TestTypedRegistrationMethods(t *testing.T) {
 func TestHandleRefusesBuiltinsAndUnknown(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	h := func(context.Context, *Request) Response { return OK(nil) }
-	for _, e := range []EventType{Health, GetResource, CommandEvent, "bogus"} {
-		if err := svc.Handle(e, h); err == nil {
-			t.Errorf("Handle(%s) accepted", e)
-		}
-	}
-	if err := svc.Handle(OrgInstall, nil); err == nil {
-		t.Error("nil handler accepted")
-	}
+	mustPanic(t, "answered by the service itself", func() { svc.Handle(Health, h) })
+	mustPanic(t, "answered by the service itself", func() { svc.Handle(GetResource, h) })
+	mustPanic(t, "answered by the service itself", func() { svc.Handle(CommandEvent, h) })
+	mustPanic(t, `unknown event type "bogus"`, func() { svc.Handle("bogus", h) })
+	mustPanic(t, "nil handler for org_install", func() { svc.Handle(OrgInstall, nil) })
 }
 
 func TestNotImplemented(t *testing.T) {
@@ -177,20 +170,18 @@ func TestResponseHelpers(t *testing.T) {
 	}
 }
 
-func TestInterceptWrapsUserHandler(t *testing.T) {
+func TestUseNamingAnEventTypeWrapsTheUserHandler(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	var order []string
-	if err := svc.Intercept(OrgInstall, func(next HandlerFunc) HandlerFunc {
+	svc.Use(func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, r *Request) Response {
 			order = append(order, "before")
 			resp := next(ctx, r)
 			order = append(order, "after")
 			return resp
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// Intercepted without a user handler: implemented, answers success.
+	}, OrgInstall)
+	// Wrapped without a user handler: implemented, answers success.
 	if res := postSigned(t, svc, envelopeFor(OrgInstall, nil)); !res.Success {
 		t.Fatalf("intercepted etype without handler: %+v", res)
 	}
@@ -205,9 +196,13 @@ func TestInterceptWrapsUserHandler(t *testing.T) {
 	if got := strings.Join(order, ","); got != "before,after,before,user,after" {
 		t.Errorf("order = %s", got)
 	}
-	if err := svc.Intercept(Health, nil); err == nil {
-		t.Error("health intercepted")
+	if got := health(t, svc).Metadata.Callbacks; !equalEtypes(got, []EventType{Health, OrgInstall}) {
+		t.Errorf("callbacks = %v, want health and org_install", got)
 	}
+	ok := func(next HandlerFunc) HandlerFunc { return next }
+	mustPanic(t, `cannot wrap event type "health"`, func() { svc.Use(ok, Health) })
+	mustPanic(t, `cannot wrap event type "bogus"`, func() { svc.Use(ok, "bogus") })
+	mustPanic(t, "nil middleware", func() { svc.Use(nil) })
 }
 
 func TestCallsInProgressUnderConcurrency(t *testing.T) {
@@ -241,16 +236,14 @@ func TestCallsInProgressUnderConcurrency(t *testing.T) {
 	}
 }
 
-// mustTick registers h for a cron etype, failing the test on error.
+// mustTick registers h for a cron etype.
 func mustTick(t *testing.T, s *Service, etype EventType, h HandlerFunc) {
 	t.Helper()
-	if err := s.OnTick(etype, h); err != nil {
-		t.Fatal(err)
-	}
+	s.OnTick(etype, h)
 }
 
 func TestRequestAccessorsAndDecode(t *testing.T) {
-	r := NewRequest(NewSensor, "oid", "jwt", json.RawMessage(`{"sid":"s","n":3,"ok":true,"f":1.5}`), nil)
+	r := NewRequest(NewSensor, tasking.Org{ID: "oid", JWT: "jwt"}, json.RawMessage(`{"sid":"s","n":3,"ok":true,"f":1.5}`), nil)
 	if r.SID() != "s" {
 		t.Errorf("SID = %q", r.SID())
 	}
@@ -267,18 +260,15 @@ func TestRequestAccessorsAndDecode(t *testing.T) {
 	if err := r.Decode(&v); err != nil || v.N != 3 {
 		t.Errorf("Decode = %v %+v", err, v)
 	}
-	if err := NewRequest(Health, "", "", nil, nil).Decode(&v); err == nil {
+	if err := NewRequest(Health, tasking.Org{}, nil, nil).Decode(&v); err == nil {
 		t.Error("Decode of empty data succeeded")
 	}
-	if _, err := NewRequest(Health, "", "", nil, nil).Org(); err == nil {
-		t.Error("Org() without credentials succeeded")
+	if err := NewRequest(Health, tasking.Org{}, nil, nil).Org().Valid(); err == nil {
+		t.Error("health's Org() is valid")
 	}
-	org, err := NewRequest(OrgInstall, "11111111-2222-3333-4444-555555555555", "jwt", nil, nil).Org()
-	if err != nil || org.GetOID() != "11111111-2222-3333-4444-555555555555" {
-		t.Errorf("Org() = %v, %v", org, err)
-	}
-	if _, err := NewRequest(OrgInstall, "not-a-uuid", "jwt", nil, nil).Org(); err == nil {
-		t.Error("Org() with a bad oid succeeded")
+	want := tasking.Org{ID: "11111111-2222-3333-4444-555555555555", JWT: "jwt"}
+	if got := NewRequest(OrgInstall, want, nil, nil).Org(); got != want || got.Valid() != nil {
+		t.Errorf("Org() = %#v, want %#v", got, want)
 	}
 }
 
@@ -294,17 +284,17 @@ func equalEtypes(a, b []EventType) bool {
 	return true
 }
 
-func TestWrapSeesEveryEventButHealth(t *testing.T) {
+func TestUseWithoutEventTypesSeesEveryEventButHealth(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	var seen []EventType
-	svc.Wrap(func(next HandlerFunc) HandlerFunc {
+	svc.Use(func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, r *Request) Response {
 			seen = append(seen, r.EventType)
 			return next(ctx, r).WithData(map[string]bool{"wrapped": true})
 		}
 	})
 	svc.OnRequest(func(context.Context, *Request) Response { return OK(nil) })
-	must(t, svc.PublishResource("r", "c", nil))
+	svc.PublishResource("r", "c", nil)
 	for _, e := range []EventType{Health, RequestEvent, GetResource, OrgInstall} {
 		postSigned(t, svc, envelopeFor(e, map[string]any{"resource": "r"}))
 	}
@@ -312,6 +302,6 @@ func TestWrapSeesEveryEventButHealth(t *testing.T) {
 		t.Errorf("wrapper saw %v; want request and get_resource only (health built in, org_install not implemented)", seen)
 	}
 	if got := health(t, svc).Metadata.Callbacks; !equalEtypes(got, []EventType{Health, RequestEvent, GetResource}) {
-		t.Errorf("Wrap changed callbacks: %v", got)
+		t.Errorf("Use without event types changed callbacks: %v", got)
 	}
 }

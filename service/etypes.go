@@ -1,6 +1,6 @@
 package service
 
-// EventType is the etype of a webhook envelope (PROTOCOL.md §1).
+// EventType is the etype of a webhook envelope: what happened.
 type EventType string
 
 // The event types the LimaCharlie cloud delivers.
@@ -65,6 +65,18 @@ func (e EventType) Known() bool {
 func (e EventType) Global() bool {
 	switch e {
 	case Health, OncePer1h, OncePer3h, OncePer12h, OncePer24h, OncePer7d, OncePer30d:
+		return true
+	}
+	return false
+}
+
+// Cron reports whether e is a periodic event type: org_per_*, once_per_*
+// or sensor_per_*.
+func (e EventType) Cron() bool {
+	switch e {
+	case OrgPer1h, OrgPer3h, OrgPer12h, OrgPer24h, OrgPer7d, OrgPer30d,
+		OncePer1h, OncePer3h, OncePer12h, OncePer24h, OncePer7d, OncePer30d,
+		SensorPer1h, SensorPer3h, SensorPer12h, SensorPer24h, SensorPer7d, SensorPer30d:
 		return true
 	}
 	return false

@@ -1,10 +1,14 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -12,23 +16,47 @@ import (
 	"github.com/lcsvc/lcservice/service"
 )
 
-func ExampleNew() {
-	svc, err := service.New("hello", "the-shared-secret")
+// A service answers the cloud's signed webhooks over HTTP. Here it serves
+// on a loopback listener (ListenAndServe listens on $PORT), answers one
+// signed org_install, then stops when its context ends.
+func ExampleService_Serve() {
+	svc, err := service.New("hello", "the-shared-secret", service.WithLogOutput(io.Discard, io.Discard))
 	if err != nil {
 		log.Fatal(err)
 	}
 	svc.OnOrgInstall(func(ctx context.Context, req *service.Request) service.Response {
-		req.Logger().Info("installed")
-		return service.OK(nil)
+		return service.OK(map[string]string{"welcome": req.OID})
 	})
-	// Serve it: service.ListenAndServe(ctx, svc, "") listens on $PORT.
-	fmt.Println(svc.Name())
-	// Output: hello
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- svc.Serve(ctx, ln) }()
+
+	// The cloud's side: a signed webhook.
+	body := []byte(`{"version":1,"oid":"11111111-2222-3333-4444-555555555555","mid":"m1","jwt":"j","etype":"org_install","data":{}}`)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", bytes.NewReader(body))
+	req.Header.Set(service.SignatureHeader, service.Sign([]byte("the-shared-secret"), body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(answer))
+
+	stop() // SIGTERM does the same in production
+	fmt.Println("stopped:", <-served)
+	// Output:
+	// 200 {"success":true,"retry":false,"data":{"welcome":"11111111-2222-3333-4444-555555555555"}}
+	// stopped: <nil>
 }
 
 func ExampleHandlerFunc() {
 	svc, _ := service.New("greeter", "the-shared-secret")
-	_ = svc.SetRequestParams(service.Params{
+	svc.SetRequestParams(service.Params{
 		"name": {Type: service.ParamStr, Description: "who to greet", Required: true},
 	})
 	svc.OnRequest(func(ctx context.Context, req *service.Request) service.Response {

@@ -56,13 +56,15 @@ func (s *Service) callbacksLocked() []EventType {
 }
 
 func (s *Service) implementedLocked(e EventType) bool {
-	switch e {
-	case Health:
+	switch {
+	case e == Health:
 		return true
-	case GetResource:
-		return len(s.resources) > 0 || len(s.middleware[e]) > 0
-	case CommandEvent:
-		return len(s.commands) > 0 || len(s.middleware[e]) > 0
+	case e == GetResource && len(s.resources) > 0:
+		return true
+	case e == CommandEvent && len(s.commands) > 0:
+		return true
+	case s.handlers[e] != nil:
+		return true
 	}
-	return s.handlers[e] != nil || len(s.middleware[e]) > 0
+	return slices.ContainsFunc(s.middleware, func(l layer) bool { return l.names(e) })
 }

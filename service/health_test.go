@@ -30,15 +30,9 @@ func TestHealthMetadata(t *testing.T) {
 	svc.OnDetection(h)
 	svc.SubscribeDetections("ransomware", "lateral", "ransomware", "")
 	params := Params{"sid": {Type: ParamSID, Description: "sensor", Required: true, Index: 1}}
-	if err := svc.SetRequestParams(params); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.AddCommand(Command{Name: "scan", Description: "scan a host", Args: Params{"depth": {Type: ParamInt, Description: "how deep"}}, Handler: h}); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.PublishResource("rules", "detect", []byte("x")); err != nil {
-		t.Fatal(err)
-	}
+	svc.SetRequestParams(params)
+	svc.AddCommand(Command{Name: "scan", Description: "scan a host", Args: Params{"depth": {Type: ParamInt, Description: "how deep"}}, Handler: h})
+	svc.PublishResource("rules", "detect", []byte("x"))
 
 	// Raw JSON first: the field names are the protocol's.
 	res := postSigned(t, svc, envelopeFor(Health, nil))

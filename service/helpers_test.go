@@ -3,9 +3,11 @@ package service
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,3 +110,20 @@ func (b *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+// mustPanic fails the test unless fn panics with a message containing want.
+func mustPanic(t *testing.T, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		v := recover()
+		if v == nil {
+			t.Errorf("no panic; want one saying %q", want)
+			return
+		}
+		if msg := fmt.Sprint(v); !strings.Contains(msg, want) {
+			t.Errorf("panic %q; want one containing %q", msg, want)
+		}
+	}()
+	fn()
+}

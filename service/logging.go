@@ -12,7 +12,7 @@ import (
 const LevelCritical = slog.Level(12)
 
 // NewLogHandler returns a slog.Handler that writes one JSON object per line in
-// the shape Cloud Logging reads (PROTOCOL.md §7):
+// the shape Cloud Logging reads:
 //
 //	{"service":…, "timestamp":{"seconds":…,"nanos":…}, "severity":…, "message":…, …}
 //

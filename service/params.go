@@ -14,7 +14,7 @@ import (
 // ParamType is the type of a request parameter or command argument.
 type ParamType string
 
-// The parameter types the LimaCharlie UI knows (PROTOCOL.md §2).
+// The parameter types the LimaCharlie UI knows.
 const (
 	ParamInt   ParamType = "int"
 	ParamFloat ParamType = "float"

@@ -50,9 +50,7 @@ func TestRequestParamValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			svc, _, _ := newTestService(t)
-			if err := svc.SetRequestParams(params); err != nil {
-				t.Fatal(err)
-			}
+			svc.SetRequestParams(params)
 			var got *Request
 			svc.OnRequest(func(_ context.Context, r *Request) Response { got = r; return OK(nil) })
 			res := postSigned(t, svc, envelopeFor(RequestEvent, c.data))
@@ -76,23 +74,16 @@ func TestRequestParamValidation(t *testing.T) {
 
 func TestParamSchemaChecked(t *testing.T) {
 	svc, _, _ := newTestService(t)
-	bad := []Params{
-		{"x": {Type: "number"}},
-		{"x": {Type: ParamEnum}},
-		{"x": {Type: ParamStr, Values: []string{"a"}}},
-	}
-	for _, ps := range bad {
-		if err := svc.SetRequestParams(ps); err == nil {
-			t.Errorf("schema %+v accepted", ps)
-		}
-	}
+	mustPanic(t, `parameter "x": unknown type "number"`, func() { svc.SetRequestParams(Params{"x": {Type: "number"}}) })
+	mustPanic(t, `parameter "x": an enum needs its list of values`, func() { svc.SetRequestParams(Params{"x": {Type: ParamEnum}}) })
+	mustPanic(t, `parameter "x": values are only for enum parameters`, func() {
+		svc.SetRequestParams(Params{"x": {Type: ParamStr, Values: []string{"a"}}})
+	})
 }
 
 func TestTypedParamGetters(t *testing.T) {
 	svc, _, _ := newTestService(t)
-	if err := svc.SetRequestParams(Params{"n": {Type: ParamInt}, "f": {Type: ParamFloat}, "b": {Type: ParamBool}, "s": {Type: ParamStr}}); err != nil {
-		t.Fatal(err)
-	}
+	svc.SetRequestParams(Params{"n": {Type: ParamInt}, "f": {Type: ParamFloat}, "b": {Type: ParamBool}, "s": {Type: ParamStr}})
 	var n int64
 	var f, fi float64
 	var b bool

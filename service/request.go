@@ -8,13 +8,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/refractionPOINT/go-limacharlie/limacharlie"
+	"github.com/lcsvc/lcservice/tasking"
 )
 
 // ProtocolVersion is the envelope version this package speaks.
 const ProtocolVersion = 1
 
-// envelope is the webhook body of PROTOCOL.md §1.
+// envelope is the webhook body the platform posts.
 type envelope struct {
 	Version  int             `json:"version"`
 	OID      string          `json:"oid"`
@@ -52,16 +52,13 @@ type Request struct {
 	// from Data on first use, so routing a large detection decodes nothing.
 	paramsOnce sync.Once
 	params     map[string]any
-
-	orgOnce sync.Once
-	org     *limacharlie.Organization
-	orgErr  error
 }
 
 // NewRequest builds a Request as a handler would receive it, for tests of
-// handlers and for frameworks layered on this package. params may be nil.
-func NewRequest(etype EventType, oid, jwt string, data json.RawMessage, params map[string]any) *Request {
-	r := &Request{OID: oid, EventType: etype, Data: data, jwt: jwt}
+// handlers. org may be the zero Org (health and once_per_* events carry
+// none); params may be nil.
+func NewRequest(etype EventType, org tasking.Org, data json.RawMessage, params map[string]any) *Request {
+	r := &Request{OID: org.ID, EventType: etype, Data: data, jwt: org.JWT}
 	if params != nil {
 		r.setParams(params)
 	}
@@ -86,9 +83,11 @@ func (r *Request) Param(name string) (any, bool) {
 	return v, ok
 }
 
-// JWT returns the organization's JWT from the envelope, for calls to the
-// LimaCharlie API on this organization's behalf. Never log it.
-func (r *Request) JWT() string { return r.jwt }
+// Org returns the organization this message came from, with the JWT the
+// platform sent for it: what Task and every API call on the organization's
+// behalf take. Its ID is empty for health and once_per_* events. Never log
+// the JWT (Org's String prints the id only).
+func (r *Request) Org() tasking.Org { return tasking.Org{ID: r.OID, JWT: r.jwt} }
 
 // Logger returns a logger that tags each line with this request's oid, mid and etype.
 func (r *Request) Logger() *slog.Logger {
@@ -147,25 +146,6 @@ func (r *Request) Bool(name string) (v bool, ok bool) {
 	x, _ := r.Param(name)
 	v, ok = x.(bool)
 	return v, ok
-}
-
-// Org returns a go-limacharlie Organization authenticated with this request's
-// JWT, built on first use. It is for user code that wants the full SDK; note
-// that its API address is fixed by the SDK.
-func (r *Request) Org() (*limacharlie.Organization, error) {
-	r.orgOnce.Do(func() {
-		if r.OID == "" || r.jwt == "" {
-			r.orgErr = fmt.Errorf("%s events carry no organization credentials", r.EventType)
-			return
-		}
-		c, err := limacharlie.NewClientFromLoader(limacharlie.ClientOptions{OID: r.OID, JWT: r.jwt}, &limacharlie.LCLoggerEmpty{})
-		if err != nil {
-			r.orgErr = fmt.Errorf("building LimaCharlie client for org %s: %w", r.OID, err)
-			return
-		}
-		r.org, r.orgErr = limacharlie.NewOrganization(c)
-	})
-	return r.org, r.orgErr
 }
 
 // epochSeconds converts the envelope deadline (seconds, int or float).

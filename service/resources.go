@@ -16,16 +16,16 @@ type resource struct {
 }
 
 // PublishResource makes content available to organizations as
-// lcr://service/<service>/<name>, answered on get_resource.
-func (s *Service) PublishResource(name, category string, content []byte) error {
+// lcr://service/<service>/<name>, answered on get_resource. An empty name
+// or category panics.
+func (s *Service) PublishResource(name, category string, content []byte) {
 	if name == "" || category == "" {
-		return fmt.Errorf("resource needs a name and a category (got %q, %q)", name, category)
+		panic(fmt.Sprintf("service: PublishResource: a resource needs a name and a category (got %q, %q)", name, category))
 	}
 	sum := sha256.Sum256(content)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resources[name] = resource{category: category, hash: hex.EncodeToString(sum[:]), data: base64.StdEncoding.EncodeToString(content)}
-	return nil
 }
 
 // ResourceURI returns the lcr:// reference of a published resource.

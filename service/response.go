@@ -50,7 +50,7 @@ func (r Response) WithData(data any) Response {
 // notImplemented is the answer to an etype without a handler.
 var notImplemented = Response{Err: errors.New("not implemented")}
 
-// wireResponse is the JSON of PROTOCOL.md §2.
+// wireResponse is the JSON body of a webhook answer.
 type wireResponse struct {
 	Success bool            `json:"success"`
 	Retry   bool            `json:"retry"`

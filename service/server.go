@@ -20,11 +20,12 @@ const (
 	idleTimeout       = 2 * time.Minute
 )
 
-// ListenAndServe serves svc on addr until ctx ends or the process receives
-// SIGINT or SIGTERM, then shuts down gracefully: in-flight webhooks finish,
-// background work stops, OnShutdown hooks run. An empty addr means ":$PORT",
-// or ":8080" when PORT is unset (Cloud Run sets it).
-func ListenAndServe(ctx context.Context, svc *Service, addr string) error {
+// ListenAndServe serves the service on addr until ctx ends or the process
+// receives SIGINT or SIGTERM, then shuts down gracefully: in-flight webhooks
+// finish, background work stops, OnShutdown hooks run. An empty addr means
+// ":$PORT", or ":8080" when PORT is unset (Cloud Run and most platforms set
+// it); this is the one place the package reads the environment.
+func (s *Service) ListenAndServe(ctx context.Context, addr string) error {
 	if addr == "" {
 		port := os.Getenv("PORT")
 		if port == "" {
@@ -36,43 +37,43 @@ func ListenAndServe(ctx context.Context, svc *Service, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
-	return Serve(ctx, svc, ln)
+	return s.Serve(ctx, ln)
 }
 
 // Serve is ListenAndServe on an existing listener, which it closes.
-func Serve(ctx context.Context, svc *Service, ln net.Listener) error {
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := svc.Start(ctx); err != nil {
+	if err := s.Start(ctx); err != nil {
 		ln.Close()
 		return err
 	}
 	srv := &http.Server{
-		Handler:           svc,
+		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	svc.log.Info("serving", "addr", ln.Addr().String())
+	s.log.Info("serving", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
 	select {
 	case err := <-errc:
-		_ = svc.Shutdown(context.Background())
+		_ = s.Shutdown(context.Background())
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	svc.log.Info("shutting down", "grace", svc.shutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), svc.shutdownTimeout)
+	s.log.Info("shutting down", "grace", s.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
-	if berr := svc.Shutdown(sctx); err == nil {
+	if berr := s.Shutdown(sctx); err == nil {
 		err = berr
 	}
 	if err != nil {

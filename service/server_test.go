@@ -24,7 +24,7 @@ func TestServeGracefulShutdownCompletesInFlight(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, svc, ln) }()
+	go func() { served <- svc.Serve(ctx, ln) }()
 
 	body := mustJSON(t, envelopeFor(OrgInstall, nil))
 	type result struct {
@@ -77,7 +77,7 @@ func TestListenAndServeUsesPORT(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ListenAndServe(ctx, svc, "") }()
+	go func() { done <- svc.ListenAndServe(ctx, "") }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get("http://127.0.0.1:" + port + "/healthz")
@@ -94,7 +94,7 @@ func TestListenAndServeUsesPORT(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("ListenAndServe = %v", err)
 	}
-	if err := ListenAndServe(context.Background(), svc, "256.0.0.1:1"); err == nil {
+	if err := svc.ListenAndServe(context.Background(), "256.0.0.1:1"); err == nil {
 		t.Error("bad address accepted")
 	}
 }

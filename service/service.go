@@ -19,7 +19,7 @@ import (
 // HandlerFunc handles one webhook. ctx ends at the envelope's deadline.
 type HandlerFunc func(ctx context.Context, req *Request) Response
 
-// Middleware wraps the handler of an event type; see Service.Intercept.
+// Middleware wraps handlers; see Service.Use.
 type Middleware func(next HandlerFunc) HandlerFunc
 
 // DefaultMaxBodyBytes is the default request-body limit.
@@ -42,8 +42,7 @@ type Service struct {
 
 	mu            sync.RWMutex
 	handlers      map[EventType]HandlerFunc
-	middleware    map[EventType][]Middleware
-	wrappers      []Middleware
+	middleware    []layer
 	params        Params
 	commands      map[string]Command
 	resources     map[string]resource
@@ -55,9 +54,8 @@ type Service struct {
 	inProgress atomic.Int64
 	router     *mux.Router
 
-	startOnce sync.Once
-	startErr  error
-	bg        background
+	start starter
+	bg    background
 }
 
 var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -78,7 +76,6 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		logOut:          os.Stdout,
 		logErr:          os.Stderr,
 		handlers:        map[EventType]HandlerFunc{},
-		middleware:      map[EventType][]Middleware{},
 		params:          Params{},
 		commands:        map[string]Command{},
 		resources:       map[string]resource{},
@@ -104,95 +101,85 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 // Name returns the service name.
 func (s *Service) Name() string { return s.name }
 
-// Secret returns the shared secret, for layers that derive keys from it.
-func (s *Service) Secret() []byte { return s.secret }
-
 // Logger returns the service's logger.
 func (s *Service) Logger() *slog.Logger { return s.log }
 
+// Registration methods (Handle, the On… methods, Use, AddCommand,
+// SetRequestParams, PublishResource, SubscribeDetections, OnStartup,
+// OnShutdown) configure the service before it serves. Like net/http's
+// ServeMux, they panic on a programming error — a nil handler, an unknown
+// event type, an invalid schema — with a message that says what to change;
+// they never fail for a reason outside the code.
+
 // Handle registers h for etype, replacing any previous handler. Health,
 // get_resource and command are answered by the service itself (see
-// PublishResource and AddCommand); registering them is an error.
-func (s *Service) Handle(etype EventType, h HandlerFunc) error {
+// PublishResource and AddCommand); registering them panics.
+func (s *Service) Handle(etype EventType, h HandlerFunc) {
 	switch {
 	case !etype.Known():
-		return fmt.Errorf("unknown event type %q", etype)
+		panic(fmt.Sprintf("service: Handle: unknown event type %q", etype))
 	case etype == Health || etype == GetResource || etype == CommandEvent:
-		return fmt.Errorf("%s is answered by the service itself; use PublishResource or AddCommand", etype)
+		panic(fmt.Sprintf("service: Handle: %s is answered by the service itself; use PublishResource or AddCommand", etype))
 	case h == nil:
-		return fmt.Errorf("nil handler for %s", etype)
+		panic(fmt.Sprintf("service: Handle: nil handler for %s", etype))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.handlers[etype] = h
-	return nil
-}
-
-// mustHandle is Handle for the typed registration methods, whose etype is
-// always valid.
-func (s *Service) mustHandle(etype EventType, h HandlerFunc) {
-	if err := s.Handle(etype, h); err != nil {
-		panic(err) // only reachable with a nil handler: a programming error
-	}
 }
 
 // OnOrgInstall handles an organization installing the service.
-func (s *Service) OnOrgInstall(h HandlerFunc) { s.mustHandle(OrgInstall, h) }
+func (s *Service) OnOrgInstall(h HandlerFunc) { s.Handle(OrgInstall, h) }
 
 // OnOrgUninstall handles an organization removing the service.
-func (s *Service) OnOrgUninstall(h HandlerFunc) { s.mustHandle(OrgUninstall, h) }
+func (s *Service) OnOrgUninstall(h HandlerFunc) { s.Handle(OrgUninstall, h) }
 
 // OnDetection handles detections the service subscribed to (SubscribeDetections).
-func (s *Service) OnDetection(h HandlerFunc) { s.mustHandle(Detection, h) }
+func (s *Service) OnDetection(h HandlerFunc) { s.Handle(Detection, h) }
 
 // OnRequest handles a user's request; its data is validated against SetRequestParams first.
-func (s *Service) OnRequest(h HandlerFunc) { s.mustHandle(RequestEvent, h) }
+func (s *Service) OnRequest(h HandlerFunc) { s.Handle(RequestEvent, h) }
 
 // OnDeploymentEvent handles sensor deployment events.
-func (s *Service) OnDeploymentEvent(h HandlerFunc) { s.mustHandle(DeploymentEvent, h) }
+func (s *Service) OnDeploymentEvent(h HandlerFunc) { s.Handle(DeploymentEvent, h) }
 
 // OnLogEvent handles log events.
-func (s *Service) OnLogEvent(h HandlerFunc) { s.mustHandle(LogEvent, h) }
+func (s *Service) OnLogEvent(h HandlerFunc) { s.Handle(LogEvent, h) }
 
 // OnServiceError handles errors the cloud reports about this service.
-func (s *Service) OnServiceError(h HandlerFunc) { s.mustHandle(ServiceError, h) }
+func (s *Service) OnServiceError(h HandlerFunc) { s.Handle(ServiceError, h) }
 
 // OnNewSensor handles a sensor enrolling in an organization.
-func (s *Service) OnNewSensor(h HandlerFunc) { s.mustHandle(NewSensor, h) }
+func (s *Service) OnNewSensor(h HandlerFunc) { s.Handle(NewSensor, h) }
 
 // OnTick handles a cron event type: org_per_*, once_per_* or sensor_per_*.
-func (s *Service) OnTick(etype EventType, h HandlerFunc) error {
-	switch etype {
-	case OrgPer1h, OrgPer3h, OrgPer12h, OrgPer24h, OrgPer7d, OrgPer30d,
-		OncePer1h, OncePer3h, OncePer12h, OncePer24h, OncePer7d, OncePer30d,
-		SensorPer1h, SensorPer3h, SensorPer12h, SensorPer24h, SensorPer7d, SensorPer30d:
-		return s.Handle(etype, h)
+// Any other event type panics.
+func (s *Service) OnTick(etype EventType, h HandlerFunc) {
+	if !etype.Cron() {
+		panic(fmt.Sprintf("service: OnTick: %q is not a cron event type (org_per_*, once_per_* or sensor_per_*)", etype))
 	}
-	return fmt.Errorf("%q is not a cron event type", etype)
+	s.Handle(etype, h)
 }
 
-// Intercept wraps etype's handler with m: m runs for every such event and
-// calls next to run the user's handler (or, if none is registered, a handler
-// answering success). Layers such as interactive use it to add behaviour while
-// the user's handler still runs. An intercepted etype counts as implemented.
-func (s *Service) Intercept(etype EventType, m Middleware) error {
-	if !etype.Known() || etype == Health {
-		return fmt.Errorf("cannot intercept %q", etype)
+// Use adds m around the handlers of the given event types, or of every
+// event type but health when none is given. The first Use is the
+// outermost. m runs for every such event and calls next to run the
+// handler; when no handler is registered, next answers success. An event
+// type named here counts as implemented (health lists it in callbacks):
+// layers such as the interactive package use this to answer events whose
+// handler the user may or may not register. Health cannot be wrapped.
+func (s *Service) Use(m Middleware, etypes ...EventType) {
+	if m == nil {
+		panic("service: Use: nil middleware")
+	}
+	for _, e := range etypes {
+		if !e.Known() || e == Health {
+			panic(fmt.Sprintf("service: Use: cannot wrap event type %q", e))
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.middleware[etype] = append(s.middleware[etype], m)
-	return nil
-}
-
-// Wrap adds m around the handling of every event except health, whatever
-// its etype, without marking any etype implemented. The first Wrap is the
-// outermost. Layers use it to see every request of an organization, e.g. to
-// attach job updates to the next response.
-func (s *Service) Wrap(m Middleware) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.wrappers = append(s.wrappers, m)
+	s.middleware = append(s.middleware, layer{m: m, etypes: slices.Clone(etypes)})
 }
 
 // SubscribeDetections adds detection names (report names / categories) to
@@ -208,20 +195,24 @@ func (s *Service) SubscribeDetections(names ...string) {
 }
 
 // SetRequestParams declares the parameters of request events. Incoming
-// requests are validated against them before the handler runs.
-func (s *Service) SetRequestParams(ps Params) error {
+// requests are validated against them before the handler runs. An invalid
+// schema (an unknown type, an enum without values) panics.
+func (s *Service) SetRequestParams(ps Params) {
 	if err := ps.check(); err != nil {
-		return err
+		panic("service: SetRequestParams: " + err.Error())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.params = ps
-	return nil
 }
 
-// OnStartup adds a hook run once when the service starts (Start, or the first
-// request). A hook error stops ListenAndServe.
+// OnStartup adds a hook run when the service starts: by ListenAndServe
+// before it accepts connections, or by the first webhook when the Service
+// is mounted as a plain http.Handler. See Start.
 func (s *Service) OnStartup(fn func(ctx context.Context) error) {
+	if fn == nil {
+		panic("service: OnStartup: nil hook")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.startup = append(s.startup, fn)
@@ -229,31 +220,12 @@ func (s *Service) OnStartup(fn func(ctx context.Context) error) {
 
 // OnShutdown adds a hook run by Shutdown after background work has stopped.
 func (s *Service) OnShutdown(fn func(ctx context.Context)) {
+	if fn == nil {
+		panic("service: OnShutdown: nil hook")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.shutdown = append(s.shutdown, fn)
-}
-
-// Start runs the startup hooks once; later calls return the first result.
-// ListenAndServe calls it, and so does the first webhook when the Service is
-// mounted as a plain http.Handler.
-func (s *Service) Start(ctx context.Context) error {
-	s.startOnce.Do(func() {
-		if len(s.secret) == 0 {
-			s.log.Log(ctx, LevelCritical, "service started WITHOUT signature verification: anyone who can reach it can call it; set a shared secret")
-		}
-		s.mu.RLock()
-		hooks := append([]func(context.Context) error(nil), s.startup...)
-		s.mu.RUnlock()
-		for _, h := range hooks {
-			if err := h(ctx); err != nil {
-				s.startErr = fmt.Errorf("startup hook: %w", err)
-				s.log.Error("startup failed", "error", s.startErr)
-				return
-			}
-		}
-	})
-	return s.startErr
 }
 
 // ServeHTTP serves the webhook (POST, any path) and GET /healthz.

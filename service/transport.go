@@ -53,7 +53,9 @@ func (s *Service) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "body is not a webhook envelope (a JSON object): "+err.Error())
 		return
 	}
-	if err := s.Start(r.Context()); err != nil {
+	// Started under the service's own context: a client that disconnects
+	// does not cancel a start other webhooks wait for.
+	if err := s.startWith(s.bg.ctx, r.Context()); err != nil {
 		writeResponse(w, Retry(err).marshal())
 		return
 	}

@@ -3,7 +3,6 @@ package service
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,15 +127,5 @@ func TestNewRefusesBadNames(t *testing.T) {
 	}
 	if _, err := New("ok", "s", WithMaxBodyBytes(0)); err == nil {
 		t.Error("zero body limit accepted")
-	}
-}
-
-func TestStartupHookFailureAnswersRetry(t *testing.T) {
-	svc, _, _ := newTestService(t)
-	svc.OnStartup(func(context.Context) error { return io.ErrUnexpectedEOF })
-	svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
-	res := postSigned(t, svc, envelopeFor(OrgInstall, nil))
-	if res.Success || !res.Retry || !strings.Contains(res.Error, "startup hook") {
-		t.Errorf("got %+v", res)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -13,10 +12,6 @@ import (
 // DefaultBaseURL is the LimaCharlie REST API a Client calls unless told
 // otherwise.
 const DefaultBaseURL = "https://api.limacharlie.io"
-
-// EnvBaseURL names the environment variable that, when set, replaces
-// DefaultBaseURL (WithBaseURL still wins over it).
-const EnvBaseURL = "LC_API_URL"
 
 // Retry defaults: enough to ride out a short 429 window or a brief outage
 // well within the 590 s a webhook handler has.
@@ -50,8 +45,8 @@ type Client struct {
 type Option func(*Client)
 
 // WithBaseURL sets the API base URL, without the /v1 suffix, e.g.
-// "http://127.0.0.1:8080" for an emulated cloud. An empty u keeps the
-// default ($LC_API_URL, else DefaultBaseURL).
+// "http://127.0.0.1:8080" for an emulated cloud. An empty u keeps
+// DefaultBaseURL, so WithBaseURL(os.Getenv("LC_API_URL")) reads well.
 func WithBaseURL(u string) Option {
 	return func(c *Client) {
 		if u != "" {
@@ -97,9 +92,6 @@ func NewClient(opts ...Option) *Client {
 		maxDelay:    DefaultMaxDelay,
 		sleep:       sleepContext,
 	}
-	if env := os.Getenv(EnvBaseURL); env != "" {
-		c.baseURL = env
-	}
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -113,13 +105,6 @@ func NewClient(opts ...Option) *Client {
 
 // BaseURL returns the API base URL the Client calls, without trailing slash.
 func (c *Client) BaseURL() string { return c.baseURL }
-
-// Auth is the credentials for one organization: its OID and the JWT from
-// the webhook envelope being handled.
-type Auth struct {
-	OID string
-	JWT string
-}
 
 func newHTTPClient() *http.Client {
 	var t *http.Transport
@@ -139,13 +124,13 @@ func newHTTPClient() *http.Client {
 func checkBaseURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL or $%s) does not parse: %w", raw, EnvBaseURL, err)
+		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL) does not parse: %w", raw, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL or $%s) must be http:// or https:// with a host, e.g. %s", raw, EnvBaseURL, DefaultBaseURL)
+		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL) must be http:// or https:// with a host, e.g. %s", raw, DefaultBaseURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL or $%s) must not have a query or fragment", raw, EnvBaseURL)
+		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL) must not have a query or fragment", raw)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 func TestTaskWire(t *testing.T) {
 	api := newStubAPI(t, jsonBody("{}"))
 	c, _ := api.client()
-	err := c.Task(context.Background(), testAuth(), TaskRequest{
+	err := c.Task(context.Background(), testOrg(), TaskRequest{
 		SID:             "6ad5e8c6-6c7d-4b3e-9b0f-1a2b3c4d5e6f",
 		Commands:        []string{"os_packages", `dir_list "C:\Program Files" *.exe`},
 		InvestigationID: "svc-demo-ex/AQID",
@@ -50,7 +50,7 @@ func TestTaskWire(t *testing.T) {
 func TestTaskWithoutOptionalFields(t *testing.T) {
 	api := newStubAPI(t) // empty 200 body
 	c, _ := api.client()
-	if err := c.Task(context.Background(), testAuth(), TaskRequest{SID: "s1", Commands: []string{"os_version"}}); err != nil {
+	if err := c.Task(context.Background(), testOrg(), TaskRequest{SID: "s1", Commands: []string{"os_version"}}); err != nil {
 		t.Fatalf("Task: %v", err)
 	}
 	r := api.requests()[0]
@@ -65,7 +65,7 @@ func TestTaskWithoutOptionalFields(t *testing.T) {
 func TestTaskEscapesSID(t *testing.T) {
 	api := newStubAPI(t)
 	c, _ := api.client()
-	if err := c.Task(context.Background(), testAuth(), TaskRequest{SID: "a/b c?d", Commands: []string{"x"}}); err != nil {
+	if err := c.Task(context.Background(), testOrg(), TaskRequest{SID: "a/b c?d", Commands: []string{"x"}}); err != nil {
 		t.Fatalf("Task: %v", err)
 	}
 	r := api.requests()[0]
@@ -78,24 +78,24 @@ func TestCallsRefuseBadInput(t *testing.T) {
 	api := newStubAPI(t)
 	c, _ := api.client()
 	ctx := context.Background()
-	rule := ReplicantRule("demo")
+	rule := Rule{Name: "svc-demo-ex", Namespace: "managed", Detect: []byte(`{"op":"exists","path":"routing/sid"}`), Respond: []byte(`[{"action":"report","name":"x"}]`), Enabled: true}
 	tests := []struct {
 		name string
 		call func() error
 		want string
 	}{
-		{"no SID", func() error { return c.Task(ctx, testAuth(), TaskRequest{Commands: []string{"x"}}) }, "SID is empty"},
-		{"dot SID", func() error { return c.Task(ctx, testAuth(), TaskRequest{SID: "..", Commands: []string{"x"}}) }, "not a valid name"},
-		{"no commands", func() error { return c.Task(ctx, testAuth(), TaskRequest{SID: "s"}) }, "Commands is empty"},
-		{"empty command", func() error { return c.Task(ctx, testAuth(), TaskRequest{SID: "s", Commands: []string{""}}) }, "Commands[0] is empty"},
-		{"no JWT", func() error { return c.Task(ctx, Auth{OID: testOID}, TaskRequest{SID: "s", Commands: []string{"x"}}) }, "JWT is empty"},
-		{"no OID", func() error { return c.PutRule(ctx, Auth{JWT: testJWT}, rule) }, "OID is empty"},
-		{"no rule name", func() error { r := rule; r.Name = ""; return c.PutRule(ctx, testAuth(), r) }, "Name is empty"},
-		{"no namespace", func() error { r := rule; r.Namespace = ""; return c.PutRule(ctx, testAuth(), r) }, "Namespace is empty"},
-		{"bad detect", func() error { r := rule; r.Detect = []byte("{"); return c.PutRule(ctx, testAuth(), r) }, "Detect is not valid JSON"},
-		{"no respond", func() error { r := rule; r.Respond = nil; return c.PutRule(ctx, testAuth(), r) }, "Respond is not valid JSON"},
-		{"delete no name", func() error { return c.DeleteRule(ctx, testAuth(), "managed", "") }, "rule name is empty"},
-		{"list no namespace", func() error { _, err := c.ListRules(ctx, testAuth(), ""); return err }, "namespace is empty"},
+		{"no SID", func() error { return c.Task(ctx, testOrg(), TaskRequest{Commands: []string{"x"}}) }, "SID is empty"},
+		{"dot SID", func() error { return c.Task(ctx, testOrg(), TaskRequest{SID: "..", Commands: []string{"x"}}) }, "not a valid name"},
+		{"no commands", func() error { return c.Task(ctx, testOrg(), TaskRequest{SID: "s"}) }, "Commands is empty"},
+		{"empty command", func() error { return c.Task(ctx, testOrg(), TaskRequest{SID: "s", Commands: []string{""}}) }, "Commands[0] is empty"},
+		{"no JWT", func() error { return c.Task(ctx, Org{ID: testOID}, TaskRequest{SID: "s", Commands: []string{"x"}}) }, "JWT is empty"},
+		{"no OID", func() error { return c.PutRule(ctx, Org{JWT: testJWT}, rule) }, "Org.ID is empty"},
+		{"no rule name", func() error { r := rule; r.Name = ""; return c.PutRule(ctx, testOrg(), r) }, "Name is empty"},
+		{"no namespace", func() error { r := rule; r.Namespace = ""; return c.PutRule(ctx, testOrg(), r) }, "Namespace is empty"},
+		{"bad detect", func() error { r := rule; r.Detect = []byte("{"); return c.PutRule(ctx, testOrg(), r) }, "Detect is not valid JSON"},
+		{"no respond", func() error { r := rule; r.Respond = nil; return c.PutRule(ctx, testOrg(), r) }, "Respond is not valid JSON"},
+		{"delete no name", func() error { return c.DeleteRule(ctx, testOrg(), "managed", "") }, "rule name is empty"},
+		{"list no namespace", func() error { _, err := c.ListRules(ctx, testOrg(), ""); return err }, "namespace is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,13 +118,13 @@ func TestBaseURL(t *testing.T) {
 		want string
 	}{
 		{"default", "", nil, DefaultBaseURL},
-		{"env", "http://127.0.0.1:9999/", nil, "http://127.0.0.1:9999"},
-		{"option beats env", "http://127.0.0.1:9999", []Option{WithBaseURL("http://127.0.0.1:8888")}, "http://127.0.0.1:8888"},
-		{"empty option keeps env", "http://127.0.0.1:9999", []Option{WithBaseURL("")}, "http://127.0.0.1:9999"},
+		{"the environment is not read", "http://127.0.0.1:9999/", nil, DefaultBaseURL},
+		{"option", "", []Option{WithBaseURL("http://127.0.0.1:8888/")}, "http://127.0.0.1:8888"},
+		{"empty option keeps the default", "", []Option{WithBaseURL("")}, DefaultBaseURL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(EnvBaseURL, tt.env)
+			t.Setenv("LC_API_URL", tt.env)
 			if got := NewClient(tt.opts...).BaseURL(); got != tt.want {
 				t.Errorf("BaseURL() = %q, want %q", got, tt.want)
 			}
@@ -132,23 +132,11 @@ func TestBaseURL(t *testing.T) {
 	}
 }
 
-func TestEnvBaseURLIsCalled(t *testing.T) {
-	api := newStubAPI(t)
-	t.Setenv(EnvBaseURL, api.srv.URL)
-	c := NewClient()
-	if err := c.Task(context.Background(), testAuth(), TaskRequest{SID: "s", Commands: []string{"os_version"}}); err != nil {
-		t.Fatalf("Task: %v", err)
-	}
-	if n := len(api.requests()); n != 1 {
-		t.Fatalf("stub at $%s got %d requests, want 1", EnvBaseURL, n)
-	}
-}
-
 func TestBadBaseURL(t *testing.T) {
 	for _, u := range []string{"127.0.0.1:8080", "ftp://example.com", "http://", "http://h/?q=1", "http://[::1"} {
 		t.Run(u, func(t *testing.T) {
 			c := NewClient(WithBaseURL(u))
-			err := c.Task(context.Background(), testAuth(), TaskRequest{SID: "s", Commands: []string{"x"}})
+			err := c.Task(context.Background(), testOrg(), TaskRequest{SID: "s", Commands: []string{"x"}})
 			if err == nil || !strings.Contains(err.Error(), "base URL") {
 				t.Fatalf("Task with base URL %q: error = %v, want a base URL error", u, err)
 			}
@@ -160,7 +148,7 @@ func TestWithHTTPClient(t *testing.T) {
 	api := newStubAPI(t)
 	var rt countingTransport
 	c, _ := api.client(WithHTTPClient(&http.Client{Transport: &rt}))
-	if err := c.Task(context.Background(), testAuth(), TaskRequest{SID: "s", Commands: []string{"x"}}); err != nil {
+	if err := c.Task(context.Background(), testOrg(), TaskRequest{SID: "s", Commands: []string{"x"}}); err != nil {
 		t.Fatalf("Task: %v", err)
 	}
 	if rt.n != 1 {
@@ -191,9 +179,9 @@ func TestClientConcurrentUse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- c.Task(context.Background(), testAuth(), TaskRequest{SID: "s", Commands: []string{"os_version"}, IdempotencyKey: uuid.NewString()})
+			errs <- c.Task(context.Background(), testOrg(), TaskRequest{SID: "s", Commands: []string{"os_version"}, IdempotencyKey: uuid.NewString()})
 			if i%2 == 0 {
-				_, err := c.ListRules(context.Background(), testAuth(), "managed")
+				_, err := c.ListRules(context.Background(), testOrg(), "managed")
 				errs <- err
 			}
 		}()

@@ -34,12 +34,12 @@ type hiveRecord struct {
 }
 
 // hivePath returns /v1/hive/dr-<ns>/<oid>, plus /<name> when name is given.
-func hivePath(a Auth, namespace, name string, withName bool) (string, error) {
+func hivePath(org Org, namespace, name string, withName bool) (string, error) {
 	ns, err := pathSegment("rule namespace", namespace)
 	if err != nil {
 		return "", err
 	}
-	oid, err := pathSegment("Auth.OID", a.OID)
+	oid, err := pathSegment("Org.ID", org.ID)
 	if err != nil {
 		return "", err
 	}
@@ -54,8 +54,8 @@ func hivePath(a Auth, namespace, name string, withName bool) (string, error) {
 	return p, nil
 }
 
-func (c *Client) putHiveRule(ctx context.Context, a Auth, r Rule) error {
-	p, err := hivePath(a, r.Namespace, r.Name, true)
+func (c *Client) putHiveRule(ctx context.Context, org Org, r Rule) error {
+	p, err := hivePath(org, r.Namespace, r.Name, true)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (c *Client) putHiveRule(ctx context.Context, a Auth, r Rule) error {
 	if err != nil {
 		return fmt.Errorf("tasking: rule %q: encoding usr_mtd: %w", r.Name, err)
 	}
-	_, err = c.do(ctx, a, apiCall{
+	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("put rule %s/%s", r.Namespace, r.Name),
 		method: http.MethodPost,
 		path:   p + "/data",
@@ -76,12 +76,12 @@ func (c *Client) putHiveRule(ctx context.Context, a Auth, r Rule) error {
 	return err
 }
 
-func (c *Client) deleteHiveRule(ctx context.Context, a Auth, namespace, name string) error {
-	p, err := hivePath(a, namespace, name, true)
+func (c *Client) deleteHiveRule(ctx context.Context, org Org, namespace, name string) error {
+	p, err := hivePath(org, namespace, name, true)
 	if err != nil {
 		return err
 	}
-	_, err = c.do(ctx, a, apiCall{
+	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("delete rule %s/%s", namespace, name),
 		method: http.MethodDelete,
 		path:   p,
@@ -89,13 +89,13 @@ func (c *Client) deleteHiveRule(ctx context.Context, a Auth, namespace, name str
 	return err
 }
 
-func (c *Client) listHiveRules(ctx context.Context, a Auth, namespace string) (map[string]Rule, error) {
-	p, err := hivePath(a, namespace, "", false)
+func (c *Client) listHiveRules(ctx context.Context, org Org, namespace string) (map[string]Rule, error) {
+	p, err := hivePath(org, namespace, "", false)
 	if err != nil {
 		return nil, err
 	}
 	op := "list rules " + namespace
-	body, err := c.do(ctx, a, apiCall{op: op, method: http.MethodGet, path: p})
+	body, err := c.do(ctx, org, apiCall{op: op, method: http.MethodGet, path: p})
 	if err != nil {
 		return nil, err
 	}

@@ -21,20 +21,20 @@ type legacyRecord struct {
 	IsEnabled *bool           `json:"is_enabled"`
 }
 
-func legacyPath(a Auth) (string, error) {
-	oid, err := pathSegment("Auth.OID", a.OID)
+func legacyPath(org Org) (string, error) {
+	oid, err := pathSegment("Org.ID", org.ID)
 	if err != nil {
 		return "", err
 	}
 	return "/v1/rules/" + oid, nil
 }
 
-func (c *Client) putLegacyRule(ctx context.Context, a Auth, r Rule) error {
-	p, err := legacyPath(a)
+func (c *Client) putLegacyRule(ctx context.Context, org Org, r Rule) error {
+	p, err := legacyPath(org)
 	if err != nil {
 		return err
 	}
-	_, err = c.do(ctx, a, apiCall{
+	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("put rule %s/%s", r.Namespace, r.Name),
 		method: http.MethodPost,
 		path:   p,
@@ -50,15 +50,15 @@ func (c *Client) putLegacyRule(ctx context.Context, a Auth, r Rule) error {
 	return err
 }
 
-func (c *Client) deleteLegacyRule(ctx context.Context, a Auth, namespace, name string) error {
-	p, err := legacyPath(a)
+func (c *Client) deleteLegacyRule(ctx context.Context, org Org, namespace, name string) error {
+	p, err := legacyPath(org)
 	if err != nil {
 		return err
 	}
 	if namespace == "" || name == "" {
 		return fmt.Errorf("tasking: delete rule %q in namespace %q: both name and namespace are required", name, namespace)
 	}
-	_, err = c.do(ctx, a, apiCall{
+	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("delete rule %s/%s", namespace, name),
 		method: http.MethodDelete,
 		path:   p,
@@ -67,8 +67,8 @@ func (c *Client) deleteLegacyRule(ctx context.Context, a Auth, namespace, name s
 	return err
 }
 
-func (c *Client) listLegacyRules(ctx context.Context, a Auth, namespace string) (map[string]Rule, error) {
-	p, err := legacyPath(a)
+func (c *Client) listLegacyRules(ctx context.Context, org Org, namespace string) (map[string]Rule, error) {
+	p, err := legacyPath(org)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (c *Client) listLegacyRules(ctx context.Context, a Auth, namespace string) 
 		return nil, errors.New("tasking: list rules: the namespace is empty (use \"general\", \"managed\" or \"service\")")
 	}
 	op := "list rules " + namespace
-	body, err := c.do(ctx, a, apiCall{
+	body, err := c.do(ctx, org, apiCall{
 		op:     op,
 		method: http.MethodGet,
 		path:   p,

@@ -38,20 +38,13 @@ func pathSegment(what, v string) (string, error) {
 	return url.PathEscape(v), nil
 }
 
-func checkJWT(a Auth) error {
-	if a.JWT == "" {
-		return errors.New("tasking: Auth.JWT is empty: pass the jwt from the webhook envelope of the organization")
-	}
-	return nil
-}
-
 // do sends call, retrying per the Client's policy, and returns the body of
 // the first 2xx response.
-func (c *Client) do(ctx context.Context, a Auth, call apiCall) ([]byte, error) {
+func (c *Client) do(ctx context.Context, org Org, call apiCall) ([]byte, error) {
 	if c.baseErr != nil {
 		return nil, c.baseErr
 	}
-	if err := checkJWT(a); err != nil {
+	if err := org.Valid(); err != nil {
 		return nil, err
 	}
 	target := c.baseURL + call.path
@@ -68,7 +61,7 @@ func (c *Client) do(ctx context.Context, a Auth, call apiCall) ([]byte, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, stopped(call.op, err, lastErr)
 		}
-		resp, hint, err := c.attempt(ctx, a, call, target, body)
+		resp, hint, err := c.attempt(ctx, org, call, target, body)
 		if err == nil {
 			return resp, nil
 		}
@@ -104,7 +97,7 @@ func (c *Client) do(ctx context.Context, a Auth, call apiCall) ([]byte, error) {
 
 // attempt sends one request. It returns the body of a 2xx response, or an
 // error and, for a 429, the wait the server asked for.
-func (c *Client) attempt(ctx context.Context, a Auth, call apiCall, target string, body []byte) ([]byte, time.Duration, error) {
+func (c *Client) attempt(ctx context.Context, org Org, call apiCall, target string, body []byte) ([]byte, time.Duration, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -116,7 +109,7 @@ func (c *Client) attempt(ctx context.Context, a Auth, call apiCall, target strin
 	for k, vs := range call.header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Authorization", "bearer "+a.JWT)
+	req.Header.Set("Authorization", "bearer "+org.JWT)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "lcservice-tasking")
 	if body != nil {
@@ -125,12 +118,12 @@ func (c *Client) attempt(ctx context.Context, a Auth, call apiCall, target strin
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("tasking: %s: %w", call.op, redactError(err, a.JWT))
+		return nil, 0, fmt.Errorf("tasking: %s: %w", call.op, redactError(err, org.JWT))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("tasking: %s: reading the HTTP %d response: %w", call.op, resp.StatusCode, redactError(err, a.JWT))
+		return nil, 0, fmt.Errorf("tasking: %s: reading the HTTP %d response: %w", call.op, resp.StatusCode, redactError(err, org.JWT))
 	}
 	if len(data) > maxResponseBody {
 		return nil, 0, fmt.Errorf("tasking: %s: response larger than %d bytes", call.op, maxResponseBody)
@@ -142,7 +135,7 @@ func (c *Client) attempt(ctx context.Context, a Auth, call apiCall, target strin
 	if resp.StatusCode == http.StatusTooManyRequests {
 		hint = rateLimitWait(resp.Header, time.Now(), c.maxDelay)
 	}
-	return nil, hint, newAPIError(call.op, resp.StatusCode, data, a.JWT)
+	return nil, hint, newAPIError(call.op, resp.StatusCode, data, org.JWT)
 }
 
 // stopped is the error for a call whose context ended: it matches both the

@@ -19,7 +19,7 @@ func taskReq() TaskRequest {
 func TestRetryAfter429ThenSuccess(t *testing.T) {
 	api := newStubAPI(t, status(http.StatusTooManyRequests, `{"error":"slow down"}`), jsonBody("{}"))
 	c, sleeps := api.client()
-	if err := c.Task(context.Background(), testAuth(), taskReq()); err != nil {
+	if err := c.Task(context.Background(), testOrg(), taskReq()); err != nil {
 		t.Fatalf("Task: %v", err)
 	}
 	reqs := api.requests()
@@ -60,7 +60,7 @@ func TestRateLimitWaitHonoured(t *testing.T) {
 			}
 			api := newStubAPI(t, limited, jsonBody("{}"))
 			c, sleeps := api.client(WithRetry(3, time.Millisecond, tt.max))
-			if err := c.Task(context.Background(), testAuth(), taskReq()); err != nil {
+			if err := c.Task(context.Background(), testOrg(), taskReq()); err != nil {
 				t.Fatalf("Task: %v", err)
 			}
 			if got := sleeps.all(); len(got) != 1 || got[0] != tt.want {
@@ -138,7 +138,7 @@ func TestServerErrorsUntilDeadline(t *testing.T) {
 		}
 		return sleepContext(ctx, d)
 	}
-	err := c.Task(ctx, testAuth(), taskReq())
+	err := c.Task(ctx, testOrg(), taskReq())
 	returned := time.Now()
 	if !errors.Is(err, ErrServer) {
 		t.Fatalf("error = %v, want one matching ErrServer", err)
@@ -166,7 +166,7 @@ func TestNoSleepPastDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	err := c.Task(ctx, testAuth(), taskReq())
+	err := c.Task(ctx, testOrg(), taskReq())
 	if !time.Now().Before(deadline) {
 		t.Errorf("returned at or after the deadline; want at once, the 5 s wait cannot fit")
 	}
@@ -187,7 +187,7 @@ func TestCancelDuringWait(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	err := c.Task(ctx, testAuth(), taskReq())
+	err := c.Task(ctx, testOrg(), taskReq())
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrServer) {
 		t.Errorf("error = %v, want one matching both context.Canceled and the last ErrServer", err)
 	}
@@ -199,7 +199,7 @@ func TestCancelDuringWait(t *testing.T) {
 func TestAttemptsExhausted(t *testing.T) {
 	api := newStubAPI(t, status(http.StatusServiceUnavailable, "maintenance"))
 	c, sleeps := api.client(WithRetry(3, time.Millisecond, time.Millisecond))
-	err := c.Task(context.Background(), testAuth(), taskReq())
+	err := c.Task(context.Background(), testOrg(), taskReq())
 	if !errors.Is(err, ErrServer) || !strings.Contains(err.Error(), "gave up after 3 attempts") {
 		t.Errorf("error = %v, want ErrServer after 3 attempts", err)
 	}
@@ -228,7 +228,7 @@ func TestClientErrorsNotRetried(t *testing.T) {
 			// The body echoes the JWT: it must not reach the error.
 			api := newStubAPI(t, status(tt.status, `{"error":"bad token `+testJWT+`"}`))
 			c, _ := api.client()
-			err := c.Task(context.Background(), testAuth(), taskReq())
+			err := c.Task(context.Background(), testOrg(), taskReq())
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) || apiErr.Status != tt.status {
 				t.Fatalf("error = %v, want *APIError with status %d", err, tt.status)
@@ -255,7 +255,7 @@ func TestErrorBodyTruncated(t *testing.T) {
 	long := strings.Repeat("é", 2000) // 4000 bytes of two-byte runes
 	api := newStubAPI(t, status(http.StatusBadRequest, long))
 	c, _ := api.client()
-	err := c.Task(context.Background(), testAuth(), taskReq())
+	err := c.Task(context.Background(), testOrg(), taskReq())
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("error = %v, want *APIError", err)
@@ -281,7 +281,7 @@ func TestNetworkErrorRetried(t *testing.T) {
 	defer srv.Close()
 	c := NewClient(WithBaseURL(srv.URL))
 	c.sleep = func(ctx context.Context, d time.Duration) error { return nil }
-	if err := c.Task(context.Background(), testAuth(), taskReq()); err != nil {
+	if err := c.Task(context.Background(), testOrg(), taskReq()); err != nil {
 		t.Fatalf("Task: %v", err)
 	}
 	if n := calls.Load(); n != 2 {
@@ -296,7 +296,7 @@ func TestClosedServerRetried(t *testing.T) {
 	c := NewClient(WithBaseURL(url), WithRetry(4, time.Millisecond, time.Millisecond))
 	var waits atomic.Int32
 	c.sleep = func(ctx context.Context, d time.Duration) error { waits.Add(1); return nil }
-	err := c.Task(context.Background(), testAuth(), taskReq())
+	err := c.Task(context.Background(), testOrg(), taskReq())
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) {
 		t.Fatalf("error = %v, want a network error", err)

@@ -22,32 +22,32 @@ type Rule struct {
 
 // PutRule creates rule r or replaces the rule of the same name and
 // namespace.
-func (c *Client) PutRule(ctx context.Context, a Auth, r Rule) error {
+func (c *Client) PutRule(ctx context.Context, org Org, r Rule) error {
 	if err := checkRule(r); err != nil {
 		return err
 	}
 	if c.legacyRules {
-		return c.putLegacyRule(ctx, a, r)
+		return c.putLegacyRule(ctx, org, r)
 	}
-	return c.putHiveRule(ctx, a, r)
+	return c.putHiveRule(ctx, org, r)
 }
 
 // DeleteRule deletes the rule name in namespace. Deleting a rule that does
 // not exist returns an error matching ErrNotFound, which callers that only
 // want the rule gone may ignore.
-func (c *Client) DeleteRule(ctx context.Context, a Auth, namespace, name string) error {
+func (c *Client) DeleteRule(ctx context.Context, org Org, namespace, name string) error {
 	if c.legacyRules {
-		return c.deleteLegacyRule(ctx, a, namespace, name)
+		return c.deleteLegacyRule(ctx, org, namespace, name)
 	}
-	return c.deleteHiveRule(ctx, a, namespace, name)
+	return c.deleteHiveRule(ctx, org, namespace, name)
 }
 
 // ListRules returns the rules of namespace, keyed by name.
-func (c *Client) ListRules(ctx context.Context, a Auth, namespace string) (map[string]Rule, error) {
+func (c *Client) ListRules(ctx context.Context, org Org, namespace string) (map[string]Rule, error) {
 	if c.legacyRules {
-		return c.listLegacyRules(ctx, a, namespace)
+		return c.listLegacyRules(ctx, org, namespace)
 	}
-	return c.listHiveRules(ctx, a, namespace)
+	return c.listHiveRules(ctx, org, namespace)
 }
 
 func checkRule(r Rule) error {

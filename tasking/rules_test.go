@@ -47,7 +47,7 @@ func TestHivePutRule(t *testing.T) {
 			c, _ := api.client()
 			r := testRule()
 			r.Enabled = tt.enabled
-			if err := c.PutRule(context.Background(), testAuth(), r); err != nil {
+			if err := c.PutRule(context.Background(), testOrg(), r); err != nil {
 				t.Fatalf("PutRule: %v", err)
 			}
 			got := api.requests()[0]
@@ -80,7 +80,7 @@ func TestHiveListRules(t *testing.T) {
 	}`
 	api := newStubAPI(t, jsonBody(answer))
 	c, _ := api.client()
-	rules, err := c.ListRules(context.Background(), testAuth(), "managed")
+	rules, err := c.ListRules(context.Background(), testOrg(), "managed")
 	if err != nil {
 		t.Fatalf("ListRules: %v", err)
 	}
@@ -113,7 +113,7 @@ func TestListRulesEmptyAnswers(t *testing.T) {
 				opts = append(opts, WithLegacyRules())
 			}
 			c, _ := api.client(opts...)
-			rules, err := c.ListRules(context.Background(), testAuth(), "managed")
+			rules, err := c.ListRules(context.Background(), testOrg(), "managed")
 			if err != nil || rules == nil || len(rules) != 0 {
 				t.Errorf("legacy=%v body %q: rules %v, err %v; want an empty map", legacy, body, rules, err)
 			}
@@ -124,7 +124,7 @@ func TestListRulesEmptyAnswers(t *testing.T) {
 func TestListRulesBadAnswer(t *testing.T) {
 	api := newStubAPI(t, jsonBody(`["not","an","object"]`))
 	c, _ := api.client()
-	if _, err := c.ListRules(context.Background(), testAuth(), "managed"); err == nil {
+	if _, err := c.ListRules(context.Background(), testOrg(), "managed"); err == nil {
 		t.Fatal("ListRules accepted a JSON array")
 	}
 }
@@ -132,7 +132,7 @@ func TestListRulesBadAnswer(t *testing.T) {
 func TestHiveDeleteRule(t *testing.T) {
 	api := newStubAPI(t, jsonBody("{}"))
 	c, _ := api.client()
-	if err := c.DeleteRule(context.Background(), testAuth(), "managed", "svc-demo-ex"); err != nil {
+	if err := c.DeleteRule(context.Background(), testOrg(), "managed", "svc-demo-ex"); err != nil {
 		t.Fatalf("DeleteRule: %v", err)
 	}
 	got := api.requests()[0]
@@ -149,7 +149,7 @@ func TestDeleteMissingRuleIsNotFound(t *testing.T) {
 			opts = append(opts, WithLegacyRules())
 		}
 		c, _ := api.client(opts...)
-		err := c.DeleteRule(context.Background(), testAuth(), "managed", "gone")
+		err := c.DeleteRule(context.Background(), testOrg(), "managed", "gone")
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("legacy=%v: error = %v, want ErrNotFound", legacy, err)
 		}
@@ -164,7 +164,7 @@ func TestLegacyPutRule(t *testing.T) {
 	c, _ := api.client(WithLegacyRules())
 	r := testRule()
 	r.Enabled = false
-	if err := c.PutRule(context.Background(), testAuth(), r); err != nil {
+	if err := c.PutRule(context.Background(), testOrg(), r); err != nil {
 		t.Fatalf("PutRule: %v", err)
 	}
 	got := api.requests()[0]
@@ -195,7 +195,7 @@ func TestLegacyListRules(t *testing.T) {
 	}`
 	api := newStubAPI(t, jsonBody(answer))
 	c, _ := api.client(WithLegacyRules())
-	rules, err := c.ListRules(context.Background(), testAuth(), "managed")
+	rules, err := c.ListRules(context.Background(), testOrg(), "managed")
 	if err != nil {
 		t.Fatalf("ListRules: %v", err)
 	}
@@ -221,7 +221,7 @@ func TestLegacyListRules(t *testing.T) {
 func TestLegacyDeleteRuleSendsFormBody(t *testing.T) {
 	api := newStubAPI(t, jsonBody("{}"))
 	c, _ := api.client(WithLegacyRules())
-	if err := c.DeleteRule(context.Background(), testAuth(), "managed", "svc-demo-ex"); err != nil {
+	if err := c.DeleteRule(context.Background(), testOrg(), "managed", "svc-demo-ex"); err != nil {
 		t.Fatalf("DeleteRule: %v", err)
 	}
 	got := api.requests()[0]

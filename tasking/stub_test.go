@@ -119,4 +119,4 @@ const testJWT = "eyJhbGciOiJIUzI1NiJ9.test-jwt-secret.sig"
 
 const testOID = "8cbe27f4-bfa1-4afb-ba19-138cd51389cd"
 
-func testAuth() Auth { return Auth{OID: testOID, JWT: testJWT} }
+func testOrg() Org { return Org{ID: testOID, JWT: testJWT} }

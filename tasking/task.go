@@ -23,7 +23,7 @@ type TaskRequest struct {
 
 // Task sends t to its sensor: POST /v1/{sid}. It returns once the API has
 // accepted the task; the sensor's answers arrive later, as events.
-func (c *Client) Task(ctx context.Context, a Auth, t TaskRequest) error {
+func (c *Client) Task(ctx context.Context, org Org, t TaskRequest) error {
 	sid, err := pathSegment("TaskRequest.SID", t.SID)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func (c *Client) Task(ctx context.Context, a Auth, t TaskRequest) error {
 	if t.InvestigationID != "" {
 		form.Set("investigation_id", t.InvestigationID)
 	}
-	_, err = c.do(ctx, a, apiCall{
+	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("task sensor %q", t.SID),
 		method: http.MethodPost,
 		path:   "/v1/" + sid,

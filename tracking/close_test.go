@@ -3,64 +3,85 @@ package tracking
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-func TestCloseLeavesNoGoroutines(t *testing.T) {
+// A table starts no goroutine of its own, holding entries or sweeping them
+// (OnTimeout's goroutines end with the sweep), and Close leaves none behind.
+func TestTableLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var timeouts atomic.Int32
+	clock := newTestClock()
 	tables := make([]*Table[int], 5)
 	for i := range tables {
 		table, err := New(Options[int]{
-			TTL:           time.Millisecond,
-			SweepInterval: time.Millisecond,
-			OnTimeout:     func(Entry[int]) { timeouts.Add(1) },
+			TTL:       time.Minute,
+			Clock:     clock,
+			OnTimeout: func(Entry[int]) { timeouts.Add(1) },
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tables[i] = table
 		for j := range 10 {
-			if err := table.Add(Entry[int]{ID: string(rune('a' + j))}); err != nil {
+			// Half expire at 30s, the rest at the 1m TTL.
+			e := Entry[int]{ID: fmt.Sprint(j)}
+			if j%2 == 0 {
+				e.Expires = testStart.Add(30 * time.Second)
+			}
+			if err := table.Add(ctx, e); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if n := runtime.NumGoroutine(); n < before+len(tables) {
-		t.Fatalf("%d goroutines with %d tables open, started from %d: sweepers not running?", n, len(tables), before)
+	clock.Advance(30 * time.Second) // several entries per sweep: concurrent OnTimeout
+	if got := timeouts.Load(); got != 25 {
+		t.Fatalf("%d timeouts after 30s, want 25", got)
 	}
-	// Let the sweepers do some work before they are stopped.
-	waitFor(t, "a timeout", func() bool { return timeouts.Load() > 0 })
-	for _, table := range tables {
-		table.Close()
-	}
-	waitFor(t, "goroutines to return to their starting count", func() bool {
+	waitFor(t, "goroutines to return to their starting count with tables open", func() bool {
 		return runtime.NumGoroutine() <= before
 	})
+	for _, table := range tables {
+		if err := table.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "goroutines to return to their starting count after Close", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
+	if n := pendingTimers(clock); n != 0 {
+		t.Errorf("%d timers scheduled after every table closed, want 0", n)
+	}
 }
 
 func TestCloseDropsPendingSilently(t *testing.T) {
-	table, clock, rec := newFakeTable(t, Options[string]{})
+	table, clock, rec := newTestTable(t, Options[string]{})
 	mustAdd(t, table, Entry[string]{ID: "a"})
 	mustAdd(t, table, Entry[string]{ID: "b", Streaming: true})
-	table.Close()
-	table.Close() // idempotent
+	if err := table.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := table.Close(); err != nil { // idempotent
+		t.Fatalf("second Close: %v", err)
+	}
 
-	if err := table.Add(Entry[string]{ID: "c"}); !errors.Is(err, ErrClosed) {
+	if err := table.Add(ctx, Entry[string]{ID: "c"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Add after Close = %v, want ErrClosed", err)
 	}
 	for _, id := range []string{"a", "b"} {
-		if _, ok := table.Resolve(id); ok {
+		if _, ok := resolve(t, table, id); ok {
 			t.Errorf("Resolve(%q) after Close succeeded", id)
 		}
-		if _, ok := table.Done(id); ok {
+		if _, ok := done(t, table, id); ok {
 			t.Errorf("Done(%q) after Close succeeded", id)
 		}
 	}
-	if n := table.Sweep(clock.Advance(time.Hour)); n != 0 {
+	clock.Advance(time.Hour)
+	if n := table.Sweep(clock.Now()); n != 0 {
 		t.Errorf("Sweep after Close = %d, want 0", n)
 	}
 	if got := rec.timedOutIDs(); len(got) != 0 {
@@ -72,8 +93,35 @@ func TestCloseDropsPendingSilently(t *testing.T) {
 	if s := table.Stats(); s.Pending != 0 || s.Dropped != 2 || table.Len() != 0 {
 		t.Errorf("Stats after Close = %+v, Len %d; want Pending 0, Dropped 2, Len 0", s, table.Len())
 	}
-	if err := table.Shutdown(context.Background()); err != nil {
+	if err := table.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown after Close = %v", err)
+	}
+}
+
+// Close stops the table's timer: nothing is left scheduled on the clock,
+// and moving it past every expiry fires nothing.
+func TestCloseStopsTimer(t *testing.T) {
+	var calls atomic.Int32
+	table, clock, _ := newTestTable(t, Options[string]{
+		OnTimeout: func(Entry[string]) { calls.Add(1) },
+	})
+	mustAdd(t, table, Entry[string]{ID: "a"})
+	mustAdd(t, table, Entry[string]{ID: "b", Expires: testStart.Add(time.Second)})
+	if n := pendingTimers(clock); n != 1 {
+		t.Fatalf("%d timers scheduled with entries pending, want 1", n)
+	}
+	if err := table.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := pendingTimers(clock); n != 0 {
+		t.Errorf("%d timers still scheduled after Close, want 0", n)
+	}
+	clock.Advance(time.Hour)
+	if n := calls.Load(); n != 0 {
+		t.Errorf("OnTimeout called %d times after Close", n)
+	}
+	if s := table.Stats(); s.TimedOut != 0 || s.Dropped != 2 {
+		t.Errorf("Stats = %+v, want TimedOut 0, Dropped 2", s)
 	}
 }
 
@@ -81,7 +129,7 @@ func TestShutdownWaitsForOnTimeout(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var finished atomic.Bool
-	table, clock, _ := newFakeTable(t, Options[string]{
+	table, clock, _ := newTestTable(t, Options[string]{
 		OnTimeout: func(Entry[string]) {
 			close(entered)
 			<-release
@@ -89,85 +137,36 @@ func TestShutdownWaitsForOnTimeout(t *testing.T) {
 		},
 	})
 	mustAdd(t, table, Entry[string]{ID: "a"})
-	go table.Sweep(clock.Advance(time.Hour))
+	advanced := make(chan struct{})
+	go func() {
+		defer close(advanced)
+		clock.Advance(time.Hour)
+	}()
 	<-entered
 
 	// The callback is blocked, so a bounded Shutdown must give up.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	bounded, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if err := table.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := table.Shutdown(bounded); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown with a callback in flight = %v, want DeadlineExceeded", err)
 	}
-	if err := table.Add(Entry[string]{ID: "b"}); !errors.Is(err, ErrClosed) {
+	if err := table.Add(ctx, Entry[string]{ID: "b"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Add after a timed-out Shutdown = %v, want ErrClosed", err)
 	}
 
-	closed := make(chan struct{})
-	go func() {
-		table.Close()
-		close(closed)
-	}()
+	closed := make(chan error, 1)
+	go func() { closed <- table.Close() }()
 	close(release)
 	select {
-	case <-closed:
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close = %v", err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return after the callback finished")
 	}
 	if !finished.Load() {
 		t.Error("Close returned before the OnTimeout call in flight finished")
 	}
-}
-
-// TestSweeperFiresTimeoutOnce uses the real clock and the real sweeper: the
-// test never calls Sweep, so any OnTimeout call comes from the sweeper
-// goroutine, off the path of Add and Resolve.
-func TestSweeperFiresTimeoutOnce(t *testing.T) {
-	type firing struct {
-		id      string
-		replies int
-	}
-	fired := make(chan firing, 10)
-	table, err := New(Options[string]{
-		TTL:           20 * time.Millisecond,
-		SweepInterval: 5 * time.Millisecond,
-		OnTimeout:     func(e Entry[string]) { fired <- firing{e.ID, e.Replies} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer table.Close()
-
-	if err := table.Add(Entry[string]{ID: "early", Streaming: true}); err != nil {
-		t.Fatal(err)
-	}
-	// "late" expires well after "early", so by the time it fires the
-	// sweeper has normally swept many times past "early": a second "early"
-	// would show up first. (If the machine stalls and both expire in one
-	// sweep, they still fire in expiry order.)
-	if err := table.Add(Entry[string]{ID: "late", Expires: time.Now().Add(200 * time.Millisecond)}); err != nil {
-		t.Fatal(err)
-	}
-
-	var got []firing
-	deadline := time.After(10 * time.Second)
-	for len(got) < 2 {
-		select {
-		case f := <-fired:
-			got = append(got, f)
-		case <-deadline:
-			t.Fatalf("sweeper fired %v within 10s, want early then late", got)
-		}
-	}
-	table.Close() // waits for the sweeper, so nothing more can arrive
-	close(fired)
-	for f := range fired {
-		got = append(got, f)
-	}
-	want := []firing{{"early", 0}, {"late", 0}}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Errorf("OnTimeout calls = %v, want %v", got, want)
-	}
-	if s := table.Stats(); s.TimedOut != 2 {
-		t.Errorf("Stats.TimedOut = %d, want 2", s.TimedOut)
-	}
+	<-advanced
 }

@@ -4,20 +4,16 @@ import "time"
 
 // Entry is one pending continuation.
 //
-// The table copies an Entry on the way in and out, but not what its fields
-// point to: Value and State are shared with the caller and must not be
-// modified while the entry is pending if other goroutines may read them.
+// The table copies an Entry on the way in and out, but not what Value
+// points to: it is shared with the caller and must not be modified while
+// the entry is pending if other goroutines may read it.
 type Entry[V any] struct {
-	// ID is the correlation ID the reply will carry. It must be non-empty
-	// and unique among pending entries.
+	// ID is the task ID the reply will carry. It must be non-empty and
+	// unique among pending entries.
 	ID string
-	// Value is the continuation itself, typically a closure. The table never
-	// looks inside it.
+	// Value is what the task's owner needs to handle a reply or a timeout,
+	// typically a closure. The store never looks inside it.
 	Value V
-	// JobID is the job the continuation reports to, if any.
-	JobID string
-	// State is small serialised state the continuation needs.
-	State []byte
 	// Created is when the entry was made; zero means "when added".
 	Created time.Time
 	// Expires is when the entry times out; zero means Created + Options.TTL.
@@ -26,7 +22,7 @@ type Entry[V any] struct {
 	// Done, for tasks that answer with many events.
 	Streaming bool
 	// Replies counts the replies resolved so far, the current one included.
-	// The table maintains it; whatever Add is given is ignored.
+	// The store maintains it; whatever Add is given is ignored.
 	Replies int
 }
 

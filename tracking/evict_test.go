@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ func TestEvictionFollowsLRUOrder(t *testing.T) {
 		name        string
 		steps       string
 		wantEvicted []string
-		wantPending []string // in insertion order
+		wantPending []string // sorted
 	}{
 		{"insertion order when unused", "+a +b +c +d +e", []string{"a", "b"}, []string{"c", "d", "e"}},
 		{"streaming reply counts as use", "*a +b +c ?a +d", []string{"b"}, []string{"a", "c", "d"}},
@@ -24,33 +25,33 @@ func TestEvictionFollowsLRUOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			table, clock, rec := newFakeTable(t, Options[string]{Capacity: 3})
+			table, clock, rec := newTestTable(t, Options[string]{Capacity: 3})
 			for _, step := range strings.Fields(tt.steps) {
 				op, id := step[0], step[1:]
 				switch op {
 				case '+', '*':
-					_ = table.Add(Entry[string]{ID: id, Streaming: op == '*'})
+					_ = table.Add(ctx, Entry[string]{ID: id, Streaming: op == '*'})
 				case '?':
-					table.Resolve(id)
+					resolve(t, table, id)
 				case '!':
-					table.Done(id)
+					done(t, table, id)
 				}
 			}
-			if got := rec.evictedIDs(); !equalStrings(got, tt.wantEvicted) {
+			if got := rec.evictedIDs(); !slices.Equal(got, tt.wantEvicted) {
 				t.Errorf("evicted %v, want %v", got, tt.wantEvicted)
 			}
 			if got := table.Stats().Evicted; got != int64(len(tt.wantEvicted)) {
 				t.Errorf("Stats.Evicted = %d, want %d", got, len(tt.wantEvicted))
 			}
 			for _, id := range tt.wantEvicted {
-				if _, ok := table.Resolve(id); ok {
+				if _, ok := resolve(t, table, id); ok {
 					t.Errorf("evicted %q still resolves", id)
 				}
 			}
 			// Evicted entries are gone for good: they never time out. The
-			// rest expire together, so in the order they were added.
-			table.Sweep(clock.Advance(time.Hour))
-			if got := rec.timedOutIDs(); !equalStrings(got, tt.wantPending) {
+			// rest expire together, in one sweep.
+			clock.Advance(time.Hour)
+			if got := sorted(rec.timedOutIDs()); !slices.Equal(got, tt.wantPending) {
 				t.Errorf("timed out %v, want the pending %v", got, tt.wantPending)
 			}
 		})
@@ -60,17 +61,17 @@ func TestEvictionFollowsLRUOrder(t *testing.T) {
 func TestOnEvictMayCallTable(t *testing.T) {
 	var table *Table[string]
 	evictedOnce := false
-	table, _, _ = newFakeTable(t, Options[string]{
+	table, _, _ = newTestTable(t, Options[string]{
 		Capacity: 2,
 		OnEvict: func(e Entry[string]) {
 			// Runs on the Add's goroutine after the lock is released: all
 			// of these would deadlock if it were called under the lock.
 			table.Len()
 			table.Stats()
-			table.Resolve("b")
+			_, _, _ = table.Resolve(ctx, "b")
 			if !evictedOnce {
 				evictedOnce = true
-				_ = table.Add(Entry[string]{ID: e.ID + "-again"})
+				_ = table.Add(ctx, Entry[string]{ID: e.ID + "-again"})
 			}
 		},
 	})
@@ -78,7 +79,7 @@ func TestOnEvictMayCallTable(t *testing.T) {
 	mustAdd(t, table, Entry[string]{ID: "b"})
 
 	added := make(chan error, 1)
-	go func() { added <- table.Add(Entry[string]{ID: "c"}) }()
+	go func() { added <- table.Add(ctx, Entry[string]{ID: "c"}) }()
 	select {
 	case err := <-added:
 		if err != nil {
@@ -89,7 +90,7 @@ func TestOnEvictMayCallTable(t *testing.T) {
 	}
 	// "a" was evicted; its callback resolved "b" and re-added "a-again".
 	for _, id := range []string{"a-again", "c"} {
-		if _, ok := table.Done(id); !ok {
+		if _, ok := done(t, table, id); !ok {
 			t.Errorf("%q not pending", id)
 		}
 	}

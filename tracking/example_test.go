@@ -1,22 +1,29 @@
 package tracking_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/lcsvc/lcservice/tracking"
 )
 
-// A continuation is stored under the correlation ID its task carries, and
-// looked up again when the reply comes back. A task nobody answers times
-// out, once, on the sweeper goroutine.
+// A continuation is stored under the task ID its task carries, and looked
+// up again when the reply comes back. A task nobody answers times out,
+// once. The example drives time with a ManualClock: Advance returns once
+// the timeouts it made due have been handled. A service leaves
+// Options.Clock nil and lives on the system clock.
 func ExampleTable() {
 	type continuation func(reply string) string
 
-	timedOut := make(chan tracking.Entry[continuation], 1)
+	ctx := context.Background()
+	clock := tracking.NewManualClock(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
 	table, err := tracking.New(tracking.Options[continuation]{
-		TTL:       50 * time.Millisecond,
-		OnTimeout: func(e tracking.Entry[continuation]) { timedOut <- e },
+		TTL:   time.Minute,
+		Clock: clock,
+		OnTimeout: func(e tracking.Entry[continuation]) {
+			fmt.Println("timed out:", e.ID, e.Value("no reply"))
+		},
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -24,7 +31,7 @@ func ExampleTable() {
 	}
 	defer table.Close()
 
-	err = table.Add(tracking.Entry[continuation]{
+	err = table.Add(ctx, tracking.Entry[continuation]{
 		ID:    "6f1c2a9e",
 		Value: func(reply string) string { return "packages: " + reply },
 	})
@@ -32,26 +39,28 @@ func ExampleTable() {
 		fmt.Println(err)
 		return
 	}
-	if e, ok := table.Resolve("6f1c2a9e"); ok {
+	if e, ok, err := table.Resolve(ctx, "6f1c2a9e"); err == nil && ok {
 		fmt.Println(e.Value("3 installed"))
 	}
-	_, ok := table.Resolve("6f1c2a9e")
+	_, ok, _ := table.Resolve(ctx, "6f1c2a9e")
 	fmt.Println("second reply finds it:", ok)
 
-	if err := table.Add(tracking.Entry[continuation]{ID: "0b7d44c1", JobID: "job-1"}); err != nil {
+	err = table.Add(ctx, tracking.Entry[continuation]{
+		ID:    "0b7d44c1",
+		Value: func(reply string) string { return "job-1: " + reply },
+	})
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	select {
-	case e := <-timedOut:
-		fmt.Println("timed out:", e.ID, e.JobID)
-	case <-time.After(10 * time.Second):
-		fmt.Println("no timeout")
-	}
+	clock.Advance(59 * time.Second)
+	fmt.Println("after 59s pending:", table.Len())
+	clock.Advance(time.Second)
 	fmt.Printf("%+v\n", table.Stats())
 	// Output:
 	// packages: 3 installed
 	// second reply finds it: false
-	// timed out: 0b7d44c1 job-1
+	// after 59s pending: 1
+	// timed out: 0b7d44c1 job-1: no reply
 	// {Pending:0 Added:2 Resolved:1 Done:0 TimedOut:1 Evicted:0 Dropped:0}
 }

@@ -1,32 +1,28 @@
 package tracking
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 )
 
-// fakeClock is a settable clock for Options.Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// testStart is where every test's ManualClock starts.
+var testStart = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
+// ctx is the context the tests pass to the table; the memory table never
+// consults it.
+var ctx = context.Background()
 
-func (c *fakeClock) Now() time.Time {
+func newTestClock() *ManualClock { return NewManualClock(testStart) }
+
+// pendingTimers is how many functions c has scheduled and not yet run or
+// stopped.
+func pendingTimers(c *ManualClock) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
+	return len(c.timers)
 }
 
 // recorder collects what the table hands to its callbacks.
@@ -48,6 +44,9 @@ func (r *recorder) onEvict(e Entry[string]) {
 	r.evicted = append(r.evicted, e)
 }
 
+// timedOutIDs returns the IDs handed to OnTimeout, in call order. The
+// entries of one sweep are handed over concurrently, so their relative
+// order is not defined; compare those with sortedIDs.
 func (r *recorder) timedOutIDs() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -68,16 +67,21 @@ func entryIDs(es []Entry[string]) []string {
 	return ids
 }
 
-// newFakeTable returns a table on a fake clock whose sweeper never ticks
-// during the test, so only the test's own Sweep calls expire entries. opts
-// fields left zero get the fake clock, the recorder's callbacks, a 1 minute
-// TTL and an hour-long sweep interval.
-func newFakeTable(t *testing.T, opts Options[string]) (*Table[string], *fakeClock, *recorder) {
+// sorted returns a sorted copy of ids.
+func sorted(ids []string) []string {
+	return slices.Sorted(slices.Values(ids))
+}
+
+// newTestTable returns a table on a ManualClock standing at testStart, so
+// entries expire only when the test advances the clock (or calls Sweep).
+// opts fields left zero get the clock, the recorder's callbacks and a 1
+// minute TTL.
+func newTestTable(t *testing.T, opts Options[string]) (*Table[string], *ManualClock, *recorder) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := newTestClock()
 	rec := &recorder{}
-	if opts.Now == nil {
-		opts.Now = clock.Now
+	if opts.Clock == nil {
+		opts.Clock = clock
 	}
 	if opts.OnTimeout == nil {
 		opts.OnTimeout = rec.onTimeout
@@ -87,9 +91,6 @@ func newFakeTable(t *testing.T, opts Options[string]) (*Table[string], *fakeCloc
 	}
 	if opts.TTL == 0 {
 		opts.TTL = time.Minute
-	}
-	if opts.SweepInterval == 0 {
-		opts.SweepInterval = time.Hour
 	}
 	table, err := New(opts)
 	if err != nil {
@@ -103,13 +104,13 @@ func newFakeTable(t *testing.T, opts Options[string]) (*Table[string], *fakeCloc
 // Close blocks (as it would on a table left deadlocked by a bug).
 func closeWithin[V any](t *testing.T, table *Table[V]) {
 	t.Helper()
-	closed := make(chan struct{})
-	go func() {
-		table.Close()
-		close(closed)
-	}()
+	closed := make(chan error, 1)
+	go func() { closed <- table.Close() }()
 	select {
-	case <-closed:
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Error("Close did not return within 10s")
 	}
@@ -117,9 +118,29 @@ func closeWithin[V any](t *testing.T, table *Table[V]) {
 
 func mustAdd(t *testing.T, table *Table[string], e Entry[string]) {
 	t.Helper()
-	if err := table.Add(e); err != nil {
+	if err := table.Add(ctx, e); err != nil {
 		t.Fatalf("Add(%q): %v", e.ID, err)
 	}
+}
+
+// resolve and done drop the error, which the memory table never returns,
+// after checking that it is nil.
+func resolve[V any](t *testing.T, table *Table[V], id string) (Entry[V], bool) {
+	t.Helper()
+	e, ok, err := table.Resolve(ctx, id)
+	if err != nil {
+		t.Errorf("Resolve(%q) error: %v", id, err)
+	}
+	return e, ok
+}
+
+func done[V any](t *testing.T, table *Table[V], id string) (Entry[V], bool) {
+	t.Helper()
+	e, ok, err := table.Done(ctx, id)
+	if err != nil {
+		t.Errorf("Done(%q) error: %v", id, err)
+	}
+	return e, ok
 }
 
 // waitFor polls cond until it holds or a generous deadline passes.
@@ -132,16 +153,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

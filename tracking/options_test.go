@@ -13,7 +13,6 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 	}{
 		{"negative capacity", Options[string]{Capacity: -1}},
 		{"negative TTL", Options[string]{TTL: -time.Second}},
-		{"negative sweep interval", Options[string]{SweepInterval: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,18 +28,16 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
+	manual := newTestClock()
 	tests := []struct {
-		name          string
-		opts          Options[string]
-		wantCapacity  int
-		wantTTL       time.Duration
-		wantSweepEach time.Duration
+		name         string
+		opts         Options[string]
+		wantCapacity int
+		wantTTL      time.Duration
+		wantClock    Clock
 	}{
-		{"zero value", Options[string]{}, DefaultCapacity, DefaultTTL, MaxDefaultSweepInterval},
-		{"TTL/10 within bounds", Options[string]{TTL: 10 * time.Second}, DefaultCapacity, 10 * time.Second, time.Second},
-		{"TTL/10 below minimum", Options[string]{TTL: 100 * time.Millisecond}, DefaultCapacity, 100 * time.Millisecond, MinDefaultSweepInterval},
-		{"TTL/10 above maximum", Options[string]{TTL: time.Hour}, DefaultCapacity, time.Hour, MaxDefaultSweepInterval},
-		{"explicit values kept", Options[string]{Capacity: 7, TTL: time.Hour, SweepInterval: time.Millisecond}, 7, time.Hour, time.Millisecond},
+		{"zero value", Options[string]{}, DefaultCapacity, DefaultTTL, SystemClock()},
+		{"explicit values kept", Options[string]{Capacity: 7, TTL: time.Hour, Clock: manual}, 7, time.Hour, manual},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,14 +45,11 @@ func TestNewDefaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			defer table.Close()
+			defer closeWithin(t, table)
 			got := table.opts
-			if got.Capacity != tt.wantCapacity || got.TTL != tt.wantTTL || got.SweepInterval != tt.wantSweepEach {
-				t.Errorf("resolved options = {Capacity:%d TTL:%v SweepInterval:%v}, want {%d %v %v}",
-					got.Capacity, got.TTL, got.SweepInterval, tt.wantCapacity, tt.wantTTL, tt.wantSweepEach)
-			}
-			if got.Now == nil {
-				t.Error("Now left nil")
+			if got.Capacity != tt.wantCapacity || got.TTL != tt.wantTTL || got.Clock != tt.wantClock {
+				t.Errorf("resolved options = {Capacity:%d TTL:%v Clock:%T}, want {%d %v %T}",
+					got.Capacity, got.TTL, got.Clock, tt.wantCapacity, tt.wantTTL, tt.wantClock)
 			}
 		})
 	}

@@ -9,26 +9,25 @@ import (
 	"time"
 )
 
-// TestResolveRacesSweep pits a reply against the timeout of the same entry,
-// many times over: exactly one of them must get it.
-func TestResolveRacesSweep(t *testing.T) {
+// TestResolveRacesTimeout pits a reply against the timeout of the same
+// entry, many times over: exactly one of them must get it.
+func TestResolveRacesTimeout(t *testing.T) {
 	const rounds = 1000
 	timeouts := make([]atomic.Int32, rounds)
-	clock := newFakeClock()
+	clock := newTestClock()
 	table, err := New(Options[int]{
-		SweepInterval: time.Hour,
-		Now:           clock.Now,
-		OnTimeout:     func(e Entry[int]) { timeouts[e.Value].Add(1) },
+		Clock:     clock,
+		OnTimeout: func(e Entry[int]) { timeouts[e.Value].Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer table.Close()
+	defer closeWithin(t, table)
 
 	var resolvedWins, timeoutWins int
 	for round := range rounds {
 		id := strconv.Itoa(round)
-		if err := table.Add(Entry[int]{ID: id, Value: round, Expires: clock.Now().Add(time.Second)}); err != nil {
+		if err := table.Add(ctx, Entry[int]{ID: id, Value: round, Expires: clock.Now().Add(time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 		var resolved atomic.Int32
@@ -36,14 +35,21 @@ func TestResolveRacesSweep(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			<-start
-			if _, ok := table.Resolve(id); ok {
+			if _, ok := resolve(t, table, id); ok {
 				resolved.Add(1)
 			}
 		})
 		wg.Go(func() {
 			<-start
-			table.Sweep(clock.Advance(time.Second))
+			clock.Advance(time.Second) // fires the table's timer, which sweeps
 		})
+		// Every few rounds a direct Sweep joins the race too.
+		if round%4 == 0 {
+			wg.Go(func() {
+				<-start
+				table.Sweep(clock.Now())
+			})
+		}
 		close(start)
 		wg.Wait()
 
@@ -64,9 +70,9 @@ func TestResolveRacesSweep(t *testing.T) {
 }
 
 // TestExactlyOnceUnderContention hammers a small table from many goroutines
-// at once (adds that evict, replies, Done, sweeps, a moving clock) and checks
-// that every entry reached exactly one of Resolve (single), Done, OnTimeout
-// or OnEvict.
+// at once (adds that evict, replies, Done, sweeps, a moving clock firing the
+// table's timer) and checks that every entry reached exactly one of Resolve
+// (single), Done, OnTimeout or OnEvict.
 func TestExactlyOnceUnderContention(t *testing.T) {
 	const (
 		entries  = 3000
@@ -79,19 +85,18 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 	}
 	delivered := make([]atomic.Int32, entries)
 	deliver := func(e Entry[int]) { delivered[e.Value].Add(1) }
-	clock := newFakeClock()
+	clock := newTestClock()
 	table, err := New(Options[int]{
-		Capacity:      capacity,
-		TTL:           5 * time.Microsecond, // entries live a few clock steps
-		SweepInterval: time.Hour,
-		Now:           clock.Now,
-		OnTimeout:     deliver,
-		OnEvict:       deliver,
+		Capacity:  capacity,
+		TTL:       5 * time.Microsecond, // entries live a few clock steps
+		Clock:     clock,
+		OnTimeout: deliver,
+		OnEvict:   deliver,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer table.Close()
+	defer closeWithin(t, table)
 
 	var busy, sweepers sync.WaitGroup
 	var addsLeft atomic.Int32
@@ -100,7 +105,7 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 		busy.Go(func() { // adder
 			defer addsLeft.Add(-1)
 			for i := w; i < entries; i += workers {
-				if err := table.Add(Entry[int]{ID: ids[i], Value: i, Streaming: i%3 == 0}); err != nil {
+				if err := table.Add(ctx, Entry[int]{ID: ids[i], Value: i, Streaming: i%3 == 0}); err != nil {
 					t.Errorf("Add(%s): %v", ids[i], err)
 				}
 			}
@@ -109,7 +114,7 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 			for pass := 0; pass < 2 || addsLeft.Load() > 0; pass++ {
 				for i := range entries {
 					id := ids[(i*7+w*entries/workers)%entries]
-					if e, ok := table.Resolve(id); ok && !e.Streaming {
+					if e, ok := resolve(t, table, id); ok && !e.Streaming {
 						deliver(e)
 					}
 				}
@@ -119,7 +124,7 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 			for pass := 0; pass < 2 || addsLeft.Load() > 0; pass++ {
 				for k := range entries / 3 {
 					i := 3 * ((k + w*entries/3/workers) % (entries / 3))
-					if e, ok := table.Done(ids[i]); ok {
+					if e, ok := done(t, table, ids[i]); ok {
 						deliver(e)
 					}
 				}
@@ -128,7 +133,7 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	for range 2 {
-		sweepers.Go(func() {
+		sweepers.Go(func() { // direct sweeps, racing the timer's
 			for {
 				select {
 				case <-stop:
@@ -149,7 +154,7 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 	busy.Wait()
 	close(stop)
 	sweepers.Wait()
-	table.Sweep(clock.Advance(time.Hour)) // whatever is left times out
+	clock.Advance(time.Hour) // whatever is left times out
 
 	for i := range delivered {
 		if n := delivered[i].Load(); n != 1 {
@@ -159,6 +164,9 @@ func TestExactlyOnceUnderContention(t *testing.T) {
 	s := table.Stats()
 	if s.Pending != 0 || s.Added != entries {
 		t.Errorf("Stats = %+v, want Pending 0, Added %d", s, entries)
+	}
+	if n := pendingTimers(clock); n != 0 {
+		t.Errorf("%d timers scheduled on an empty table, want 0", n)
 	}
 	t.Logf("stats: %+v", s)
 }

@@ -3,13 +3,15 @@ package tracking
 import (
 	"container/heap"
 	"context"
+	"sync"
 	"time"
 )
 
-// Sweep removes every entry expired at now and passes each, in expiry
-// order, to Options.OnTimeout on the calling goroutine. It returns how many
-// expired. The sweeper calls it on every tick with the table's clock; tests
-// may call it directly with a fake time. On a closed table it does nothing.
+// Sweep removes every entry expired at now and hands each to
+// Options.OnTimeout, concurrently, returning when all calls have returned.
+// It returns how many expired. The table's clock calls it when the
+// earliest entry is due; tests may call it directly. On a closed table it
+// does nothing.
 func (t *Table[V]) Sweep(now time.Time) int {
 	t.mu.Lock()
 	if t.closed {
@@ -23,6 +25,7 @@ func (t *Table[V]) Sweep(now time.Time) int {
 		expired = append(expired, it.entry)
 	}
 	t.stats.TimedOut += int64(len(expired))
+	t.armLocked()
 	if len(expired) == 0 || t.opts.OnTimeout == nil {
 		t.mu.Unlock()
 		return len(expired)
@@ -31,59 +34,62 @@ func (t *Table[V]) Sweep(now time.Time) int {
 	// so Shutdown's wait covers these calls.
 	t.callbacks.Add(1)
 	t.mu.Unlock()
-
 	defer t.callbacks.Done()
-	for _, e := range expired {
-		t.opts.OnTimeout(e)
+
+	if len(expired) == 1 {
+		t.opts.OnTimeout(expired[0])
+		return 1
 	}
+	var wg sync.WaitGroup
+	for _, e := range expired {
+		wg.Go(func() { t.opts.OnTimeout(e) })
+	}
+	wg.Wait()
 	return len(expired)
 }
 
-// sweepLoop runs Sweep when the earliest entry is due, and at least every
-// SweepInterval (a clock given in Options may move without real time
-// passing). A short per-entry TTL therefore fires on time, not at the next
-// interval.
-func (t *Table[V]) sweepLoop() {
-	defer close(t.sweeperDone)
-	timer := time.NewTimer(t.opts.SweepInterval)
-	defer timer.Stop()
-	for {
-		select {
-		case <-t.stop:
-			return
-		case <-t.wake:
-		case <-timer.C:
-			t.Sweep(t.opts.Now())
-		}
-		timer.Reset(t.nextSweep())
+// armLocked makes sure the clock calls the table back when the earliest
+// entry is due. A timer already due no later is kept; an emptied queue
+// keeps its timer, which then finds nothing. t.mu must be held.
+func (t *Table[V]) armLocked() {
+	if t.closed || len(t.expiry) == 0 {
+		return
 	}
+	at := t.expiry[0].entry.Expires
+	if t.armed && !t.timerAt.After(at) {
+		return
+	}
+	if t.armed {
+		t.timerStop()
+	}
+	t.timerGen++
+	gen := t.timerGen
+	t.armed, t.timerAt = true, at
+	t.timerStop = t.opts.Clock.AfterFunc(at.Sub(t.opts.Clock.Now()), func() { t.fire(gen) })
 }
 
-// nextSweep is the wait until the earliest expiry, capped by SweepInterval.
-func (t *Table[V]) nextSweep() time.Duration {
+// fire is the timer's callback: the earliest entry is due.
+func (t *Table[V]) fire(gen uint64) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	wait := t.opts.SweepInterval
-	if len(t.expiry) > 0 {
-		if d := t.expiry[0].entry.Expires.Sub(t.opts.Now()); d < wait {
-			wait = max(d, time.Millisecond)
-		}
+	if gen == t.timerGen {
+		t.armed = false
 	}
-	return wait
+	t.mu.Unlock()
+	t.Sweep(t.opts.Clock.Now())
 }
 
 // Close stops the table: it drops all pending entries without calling any
-// callback, stops the sweeper, and waits for it and for any OnTimeout calls
-// in flight. Later Adds fail with ErrClosed; Resolve and Done find nothing.
-// Close is idempotent. It must not be called from OnTimeout.
-func (t *Table[V]) Close() {
+// callback, stops its timer, and waits for OnTimeout calls in flight. Later
+// Adds fail with ErrClosed; Resolve and Done find nothing. Close is
+// idempotent and always returns nil. It must not be called from OnTimeout.
+func (t *Table[V]) Close() error {
 	// Background never ends, so Shutdown cannot fail here.
-	_ = t.Shutdown(context.Background())
+	return t.Shutdown(context.Background())
 }
 
-// Shutdown is Close with a bound on the wait: if ctx ends before the
-// sweeper and in-flight OnTimeout calls have finished, it returns ctx.Err()
-// (the table is closed regardless, and those calls finish on their own).
+// Shutdown is Close with a bound on the wait: if ctx ends before in-flight
+// OnTimeout calls have finished, it returns ctx.Err() (the table is closed
+// regardless, and those calls finish on their own).
 func (t *Table[V]) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	if !t.closed {
@@ -92,15 +98,13 @@ func (t *Table[V]) Shutdown(ctx context.Context) error {
 		t.pending.Purge()
 		clear(t.expiry)
 		t.expiry = nil
-		close(t.stop)
+		if t.armed {
+			t.timerStop()
+			t.armed = false
+		}
 	}
 	t.mu.Unlock()
 
-	select {
-	case <-t.sweeperDone:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	finished := make(chan struct{})
 	go func() {
 		t.callbacks.Wait()

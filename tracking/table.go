@@ -2,14 +2,17 @@ package tracking
 
 import (
 	"container/heap"
+	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// Table holds pending continuations. It is safe for concurrent use. Create
-// one with [New] and stop it with [Table.Close].
+// Table is the in-memory Store: an LRU of pending continuations with a
+// per-entry expiry. It is safe for concurrent use. Create one with [New]
+// and stop it with [Table.Close].
 type Table[V any] struct {
 	opts Options[V]
 
@@ -20,14 +23,18 @@ type Table[V any] struct {
 	closed  bool
 	stats   Stats
 
-	stop        chan struct{}  // closed by Shutdown to stop the sweeper
-	wake        chan struct{}  // an Add made an earlier expiry: re-arm the sweeper
-	sweeperDone chan struct{}  // closed when the sweeper has returned
-	callbacks   sync.WaitGroup // OnTimeout batches in flight
+	// The sweep timer: armed for the earliest expiry, re-armed by each
+	// sweep. gen tells a stale timer's call from the current one's.
+	timerStop func() bool
+	timerAt   time.Time
+	timerGen  uint64
+	armed     bool
+
+	callbacks sync.WaitGroup // sweeps handing entries to OnTimeout
 }
 
-// New returns an empty table and starts its sweeper goroutine, which runs
-// until Close or Shutdown.
+// New returns an empty table. It starts no goroutine of its own: its clock
+// calls it back when the earliest entry is due.
 func New[V any](opts Options[V]) (*Table[V], error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -39,15 +46,7 @@ func New[V any](opts Options[V]) (*Table[V], error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidOptions, err)
 	}
-	t := &Table[V]{
-		opts:        opts,
-		pending:     pending,
-		stop:        make(chan struct{}),
-		wake:        make(chan struct{}, 1),
-		sweeperDone: make(chan struct{}),
-	}
-	go t.sweepLoop()
-	return t, nil
+	return &Table[V]{opts: opts, pending: pending}, nil
 }
 
 // Add stores e until it is resolved, finished, expires or is evicted. A
@@ -55,13 +54,14 @@ func New[V any](opts Options[V]) (*Table[V], error) {
 // (an Expires already past is accepted and times out at the next sweep).
 // Add fails if e.ID is empty or already pending, or the table is closed. If
 // the table is full, the least recently used entry is evicted and passed to
-// Options.OnEvict before Add returns.
-func (t *Table[V]) Add(e Entry[V]) error {
+// Options.OnEvict before Add returns. The memory table never blocks, so ctx
+// is not consulted.
+func (t *Table[V]) Add(_ context.Context, e Entry[V]) error {
 	if e.ID == "" {
 		return ErrEmptyID
 	}
 	if e.Created.IsZero() {
-		e.Created = t.opts.Now()
+		e.Created = t.opts.Clock.Now()
 	}
 	if e.Expires.IsZero() {
 		e.Expires = e.Created.Add(t.opts.TTL)
@@ -89,15 +89,10 @@ func (t *Table[V]) Add(e Entry[V]) error {
 	t.pending.Add(e.ID, it)
 	heap.Push(&t.expiry, it)
 	t.stats.Added++
-	earliest := it.index == 0
-	t.mu.Unlock()
-
-	if earliest {
-		select {
-		case t.wake <- struct{}{}:
-		default: // a wake-up is already pending
-		}
+	if it.index == 0 {
+		t.armLocked()
 	}
+	t.mu.Unlock()
 
 	if t.opts.OnEvict != nil {
 		for _, old := range evicted {
@@ -111,14 +106,14 @@ func (t *Table[V]) Add(e Entry[V]) error {
 // Replies counting this reply. A single-reply entry is removed; a streaming
 // entry stays, marked as recently used, until it expires or Done is called.
 // ok is false if no such entry is pending, including one already past its
-// expiry: that one belongs to OnTimeout.
-func (t *Table[V]) Resolve(id string) (e Entry[V], ok bool) {
-	now := t.opts.Now()
+// expiry: that one belongs to OnTimeout. The error is always nil.
+func (t *Table[V]) Resolve(_ context.Context, id string) (e Entry[V], ok bool, err error) {
+	now := t.opts.Clock.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	it, ok := t.pending.Peek(id)
 	if !ok || it.entry.expired(now) {
-		return Entry[V]{}, false
+		return Entry[V]{}, false, nil
 	}
 	it.entry.Replies++
 	t.stats.Resolved++
@@ -127,24 +122,24 @@ func (t *Table[V]) Resolve(id string) (e Entry[V], ok bool) {
 	} else {
 		t.removeLocked(it)
 	}
-	return it.entry, true
+	return it.entry, true, nil
 }
 
 // Done removes the pending entry with the given ID and returns it, so no
 // timeout fires for it; it is how a streaming entry is finished early, but
 // works for any entry. ok is false if no such entry is pending, including
-// one already past its expiry.
-func (t *Table[V]) Done(id string) (e Entry[V], ok bool) {
-	now := t.opts.Now()
+// one already past its expiry. The error is always nil.
+func (t *Table[V]) Done(_ context.Context, id string) (e Entry[V], ok bool, err error) {
+	now := t.opts.Clock.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	it, ok := t.pending.Peek(id)
 	if !ok || it.entry.expired(now) {
-		return Entry[V]{}, false
+		return Entry[V]{}, false, nil
 	}
 	t.removeLocked(it)
 	t.stats.Done++
-	return it.entry, true
+	return it.entry, true, nil
 }
 
 // Len returns the number of pending entries.

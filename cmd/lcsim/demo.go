@@ -19,7 +19,6 @@ import (
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 // demoSettle bounds each wait of the demo beyond the survey TTL: for the
@@ -107,8 +106,7 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
 	secret := rand.Text()
 	is, err := survey.New(secret, survey.Options{
 		TTL:         c.ttl,
-		Service:     []service.Option{service.WithLogOutput(io.Discard, stderr)},
-		Interactive: []interactive.Option{interactive.WithClient(tasking.NewClient(tasking.WithBaseURL(d.cloud.URL())))},
+		Interactive: []interactive.Option{interactive.WithAPIURL(d.cloud.URL()), interactive.WithServiceOptions(service.WithLogOutput(io.Discard, stderr))},
 	})
 	if err != nil {
 		return fmt.Errorf("building the survey service: %w", err)
@@ -120,7 +118,7 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
 	}
 	serveCtx, stopServing := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- service.Serve(serveCtx, is.Base(), ln) }()
+	go func() { served <- is.Serve(serveCtx, ln) }()
 	defer func() {
 		d.cloud.Close() // no webhook in flight while the server drains
 		stopServing()

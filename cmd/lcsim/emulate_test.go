@@ -15,7 +15,6 @@ import (
 	"github.com/lcsvc/lcservice/examples/packages/survey"
 	"github.com/lcsvc/lcservice/interactive"
 	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 const emulateSecret = "emulate-test-secret"
@@ -57,14 +56,13 @@ func startEmulation(t *testing.T, args ...string) *emulation {
 	apiURL := strings.TrimPrefix(e.out.waitFor(t, "export LC_API_URL=", wait), "export LC_API_URL=")
 	is, err := survey.New(emulateSecret, survey.Options{
 		TTL:         time.Minute,
-		Service:     []service.Option{service.WithLogOutput(io.Discard, io.Discard)},
-		Interactive: []interactive.Option{interactive.WithClient(tasking.NewClient(tasking.WithBaseURL(apiURL)))},
+		Interactive: []interactive.Option{interactive.WithAPIURL(apiURL), interactive.WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard))},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = is.Base().Shutdown(context.Background()) })
-	srv.Config.Handler = is.Base()
+	t.Cleanup(func() { _ = is.Shutdown(context.Background()) })
+	srv.Config.Handler = is
 	srv.Start()
 	return e
 }

@@ -25,7 +25,7 @@ func echoService(t *testing.T, secret string, opts ...service.Option) string {
 		if r.String("fail") != "" {
 			return service.Failf("asked to fail")
 		}
-		return service.OK(map[string]any{"oid": r.OID, "jwt_seen": r.JWT() != "", "name": r.String("name")})
+		return service.OK(map[string]any{"oid": r.OID, "jwt_seen": r.Org().JWT != "", "name": r.String("name")})
 	})
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)

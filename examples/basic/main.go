@@ -21,7 +21,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(2)
 	}
-	if err := service.ListenAndServe(context.Background(), svc, ""); err != nil {
+	if err := svc.ListenAndServe(context.Background(), ""); err != nil {
 		svc.Logger().Error("server stopped", "error", err)
 		os.Exit(1)
 	}
@@ -36,12 +36,8 @@ func newService(secret string, opts ...service.Option) (*service.Service, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.SetRequestParams(requestParams); err != nil {
-		return nil, err
-	}
-	if err := svc.PublishResource("suspicious-names", "lookup", suspiciousNames); err != nil {
-		return nil, err
-	}
+	svc.SetRequestParams(requestParams)
+	svc.PublishResource("suspicious-names", "lookup", suspiciousNames)
 	svc.SubscribeDetections(detectionName)
 	svc.OnRequest(handleRequest)
 	svc.OnDetection(handleDetection)
@@ -53,9 +49,7 @@ func newService(secret string, opts ...service.Option) (*service.Service, error)
 		req.Logger().Info("removed from organization")
 		return service.OK(nil)
 	})
-	if err := svc.OnTick(service.OrgPer24h, handleDaily); err != nil {
-		return nil, err
-	}
+	svc.OnTick(service.OrgPer24h, handleDaily)
 	return svc, nil
 }
 

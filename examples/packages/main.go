@@ -2,27 +2,45 @@
 // tasks os_packages on that sensor and the answer becomes a job with a table
 // of the installed packages.
 //
-// It reads PORT (default 8080), LC_SHARED_SECRET (required) and LC_API_URL
-// (default the LimaCharlie API; point it at `lcsim emulate` to run locally).
+// It reads its configuration from the environment:
+//
+//	LC_SHARED_SECRET  the shared secret configured for the service (required)
+//	LC_API_URL        the REST API base URL (default the LimaCharlie API;
+//	                  point it at `lcsim emulate` to run locally)
+//	PORT              the port to listen on (default 8080)
+//	SURVEY_TTL        how long a sensor has to answer, e.g. 90s (default 2m)
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/lcsvc/lcservice/examples/packages/survey"
-	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/interactive"
 )
 
 func main() {
-	is, err := survey.New(os.Getenv("LC_SHARED_SECRET"), survey.Options{})
+	var ttl time.Duration
+	if v := os.Getenv("SURVEY_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(os.Stderr, "packages: SURVEY_TTL=%q: use a positive duration such as 90s or 2m\n", v)
+			os.Exit(2)
+		}
+		ttl = d
+	}
+	is, err := survey.New(os.Getenv("LC_SHARED_SECRET"), survey.Options{
+		TTL:         ttl,
+		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL"))},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "packages:", err)
 		os.Exit(2)
 	}
-	if err := service.ListenAndServe(context.Background(), is.Base(), ""); err != nil {
-		is.Base().Logger().Error("server stopped", "error", err)
+	if err := is.ListenAndServe(context.Background(), ""); err != nil {
+		is.Logger().Error("server stopped", "error", err)
 		os.Exit(1)
 	}
 }

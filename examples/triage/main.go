@@ -3,8 +3,12 @@
 // from outside the system directories are hashed one by one, and the job
 // ends with a table of path, pid, sha256 and signer.
 //
-// It reads PORT (default 8080), LC_SHARED_SECRET (required) and LC_API_URL
-// (default the LimaCharlie API; point it at `lcsim emulate` to run locally).
+// It reads its configuration from the environment:
+//
+//	LC_SHARED_SECRET  the shared secret configured for the service (required)
+//	LC_API_URL        the REST API base URL (default the LimaCharlie API;
+//	                  point it at `lcsim emulate` to run locally)
+//	PORT              the port to listen on (default 8080)
 package main
 
 import (
@@ -13,17 +17,19 @@ import (
 	"os"
 
 	"github.com/lcsvc/lcservice/examples/triage/triage"
-	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/interactive"
 )
 
 func main() {
-	is, err := triage.New(os.Getenv("LC_SHARED_SECRET"), triage.Options{})
+	is, err := triage.New(os.Getenv("LC_SHARED_SECRET"), triage.Options{
+		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL"))},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "triage:", err)
 		os.Exit(2)
 	}
-	if err := service.ListenAndServe(context.Background(), is.Base(), ""); err != nil {
-		is.Base().Logger().Error("server stopped", "error", err)
+	if err := is.ListenAndServe(context.Background(), ""); err != nil {
+		is.Logger().Error("server stopped", "error", err)
 		os.Exit(1)
 	}
 }

@@ -22,8 +22,8 @@ const Name = "package-survey"
 type Options struct {
 	// TTL is how long a sensor has to answer (default 2 minutes).
 	TTL time.Duration
-	// Service and Interactive options are passed through.
-	Service     []service.Option
+	// Interactive options are passed to interactive.New: the API URL, log
+	// output, a clock for tests.
 	Interactive []interactive.Option
 }
 
@@ -35,20 +35,14 @@ func New(secret string, o Options) (*interactive.Service, error) {
 	if o.TTL == 0 {
 		o.TTL = 2 * time.Minute
 	}
-	svc, err := service.New(Name, secret, o.Service...)
+	is, err := interactive.New(Name, secret, o.Interactive...)
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.SetRequestParams(service.Params{
+	is.SetRequestParams(service.Params{
 		"sid": {Type: service.ParamSID, Description: "sensor whose packages to list", Required: true},
-	}); err != nil {
-		return nil, err
-	}
-	is, err := interactive.New(svc, o.Interactive...)
-	if err != nil {
-		return nil, err
-	}
-	svc.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+	})
+	is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 		return survey(ctx, is, req, o.TTL)
 	})
 	return is, nil
@@ -62,7 +56,7 @@ func survey(ctx context.Context, is *interactive.Service, req *service.Request, 
 	job.AddSensor(sid)
 	// Narrated before tasking: the sensor may answer before this response is sent.
 	job.Narrate("asking the sensor for its installed packages", false)
-	_, err := is.Task(ctx, req, sid, "os_packages",
+	_, err := is.Task(ctx, req.Org(), sid, "os_packages",
 		interactive.WithJob(job),
 		interactive.TTL(ttl),
 		interactive.Then(packagesListed),

@@ -12,7 +12,7 @@ import (
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
+	"github.com/lcsvc/lcservice/tracking"
 )
 
 const secret = "survey-test-secret"
@@ -24,26 +24,31 @@ type world struct {
 	org   *lctest.Org
 	svc   *lctest.Service
 	is    *interactive.Service
+	clock *tracking.ManualClock // timeouts fire when the test advances it
 }
 
 func newWorld(t *testing.T, ttl time.Duration) *world {
 	t.Helper()
 	cloud := lctest.NewCloud()
 	t.Cleanup(cloud.Close)
+	clock := tracking.NewManualClock(time.Now())
 	is, err := survey.New(secret, survey.Options{
-		TTL:         ttl,
-		Service:     []service.Option{service.WithLogOutput(io.Discard, io.Discard)},
-		Interactive: []interactive.Option{interactive.WithClient(tasking.NewClient(tasking.WithBaseURL(cloud.URL())))},
+		TTL: ttl,
+		Interactive: []interactive.Option{
+			interactive.WithAPIURL(cloud.URL()),
+			interactive.WithClock(clock),
+			interactive.WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)),
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = is.Base().Shutdown(context.Background()) })
-	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: survey.Name, Secret: secret, Handler: is.Base()})
+	t.Cleanup(func() { _ = is.Shutdown(context.Background()) })
+	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: survey.Name, Secret: secret, Handler: is})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{cloud: cloud, org: cloud.NewOrg("acme"), svc: svc, is: is}
+	w := &world{cloud: cloud, org: cloud.NewOrg("acme"), svc: svc, is: is, clock: clock}
 	if res, err := svc.Install(t.Context(), w.org); err != nil || !res.Success {
 		t.Fatalf("install: %+v %v", res, err)
 	}
@@ -136,7 +141,7 @@ func builtinPackages(t *testing.T, s *lctest.Sensor) []any {
 }
 
 func TestOfflineSensorTimesOut(t *testing.T) {
-	w := newWorld(t, 200*time.Millisecond)
+	w := newWorld(t, 2*time.Minute)
 	s := w.org.AddSensor(lctest.SensorConfig{Hostname: "laptop-7", Platform: lctest.Windows, Offline: true})
 	id := w.survey(t, s)
 	if err := w.cloud.WaitIdle(t.Context()); err != nil {
@@ -145,18 +150,18 @@ func TestOfflineSensorTimesOut(t *testing.T) {
 	if j := w.job(t, id); j.End != 0 {
 		t.Fatalf("job closed without an answer: %+v", j)
 	}
+	w.clock.Advance(2*time.Minute + time.Second) // returns once the timeout has run
+	if st := w.is.Stats(); st.TimedOut != 1 || st.QueuedJobs != 1 {
+		t.Fatalf("after the TTL: stats = %+v", st)
+	}
 	// The timeout's job update rides the next event to the organization.
-	deadline := time.Now().Add(15 * time.Second)
-	for w.job(t, id).End == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the timeout never closed the job")
-		}
-		time.Sleep(20 * time.Millisecond)
-		if _, err := w.svc.Tick(t.Context(), w.org, "org_per_1h"); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := w.svc.Tick(t.Context(), w.org, "org_per_1h"); err != nil {
+		t.Fatal(err)
 	}
 	j := w.job(t, id)
+	if j.End == 0 {
+		t.Fatalf("the timeout did not close the job: %+v", j)
+	}
 	if e, ok := entry(j, "sensor "+s.SID+" did not answer"); !ok || !e.Important {
 		t.Errorf("no important timeout entry: %+v", j.Hist)
 	}

@@ -10,7 +10,7 @@
 // in the signed correlation token: the remaining queue of [pid, path], the
 // file count n and the index i. So the investigation survives a restart or
 // a move to another replica. The token's state is limited to
-// tasking.MaxStateLen bytes: a queue too long for it is cut, and the files
+// interactive.MaxStateLen bytes: a queue too long for it is cut, and the files
 // left out are narrated.
 //
 // Where the final table's rows come from: the rows collected so far ride in

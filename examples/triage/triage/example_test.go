@@ -12,7 +12,6 @@ import (
 	"github.com/lcsvc/lcservice/interactive"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 // The triage service run in-process against the emulated cloud: a
@@ -24,17 +23,16 @@ func ExampleNew() {
 	defer cloud.Close()
 
 	is, err := triage.New("the-shared-secret", triage.Options{
-		Service:     []service.Option{service.WithLogOutput(io.Discard, io.Discard)},
-		Interactive: []interactive.Option{interactive.WithClient(tasking.NewClient(tasking.WithBaseURL(cloud.URL())))},
+		Interactive: []interactive.Option{interactive.WithAPIURL(cloud.URL()), interactive.WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard))},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer is.Base().Shutdown(ctx)
+	defer is.Shutdown(ctx)
 
 	org := cloud.NewOrg("acme")
 	host := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
-	svc, err := cloud.Register(ctx, lctest.ServiceConfig{Name: triage.Name, Secret: "the-shared-secret", Handler: is.Base()})
+	svc, err := cloud.Register(ctx, lctest.ServiceConfig{Name: triage.Name, Secret: "the-shared-secret", Handler: is})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
+	"github.com/lcsvc/lcservice/tracking"
 )
 
 const secret = "triage-test-secret"
@@ -23,21 +23,26 @@ const secret = "triage-test-secret"
 // instance is one service process.
 type instance struct {
 	is     *interactive.Service
-	cached func() int // jobs with rows in the row cache
+	cached func() int            // jobs with rows in the row cache
+	clock  *tracking.ManualClock // timeouts fire when the test advances it
 }
 
 func newInstance(t *testing.T, cloud *lctest.Cloud, ttl time.Duration) instance {
 	t.Helper()
+	clock := tracking.NewManualClock(time.Now())
 	is, cached, err := triage.NewForTest(secret, triage.Options{
-		TTL:         ttl,
-		Service:     []service.Option{service.WithLogOutput(io.Discard, io.Discard)},
-		Interactive: []interactive.Option{interactive.WithClient(tasking.NewClient(tasking.WithBaseURL(cloud.URL())))},
+		TTL: ttl,
+		Interactive: []interactive.Option{
+			interactive.WithAPIURL(cloud.URL()),
+			interactive.WithClock(clock),
+			interactive.WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)),
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = is.Base().Shutdown(context.Background()) })
-	return instance{is: is, cached: cached}
+	t.Cleanup(func() { _ = is.Shutdown(context.Background()) })
+	return instance{is: is, cached: cached, clock: clock}
 }
 
 // world is an emulated cloud with one org and the triage service registered.
@@ -62,7 +67,7 @@ func newWorld(t *testing.T, cfg worldConfig) *world {
 	cloud := lctest.NewCloud(cfg.cloud...)
 	t.Cleanup(cloud.Close)
 	inst := newInstance(t, cloud, cfg.ttl)
-	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: triage.Name, Secret: secret, Handler: inst.is.Base()})
+	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: triage.Name, Secret: secret, Handler: inst.is})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +80,8 @@ func newWorld(t *testing.T, cfg worldConfig) *world {
 	return w
 }
 
-// detect delivers the detection that starts a triage of s, shaped like
-// PROTOCOL.md §4, and returns the id of the job its response opens.
+// detect delivers the detection that starts a triage of s, shaped as a D&R
+// report action makes it, and returns the id of the job its response opens.
 func (w *world) detect(t *testing.T, s *lctest.Sensor) string {
 	t.Helper()
 	routing := lctest.Routing{
@@ -114,23 +119,20 @@ func (w *world) job(t *testing.T, id string) jobs.Wire {
 	return j
 }
 
-// flush sends hourly ticks until job id is closed: a timeout's job update
-// rides the next response to the organization.
+// flush moves the service's clock past every TTL, so pending tasks time
+// out, then sends an hourly tick: a timeout's job update rides the next
+// response to the organization.
 func (w *world) flush(t *testing.T, id string) jobs.Wire {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if _, err := w.svc.Tick(t.Context(), w.org, "org_per_1h"); err != nil {
-			t.Fatal(err)
-		}
-		if j := w.job(t, id); j.End != 0 {
-			return j
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the job was never closed")
-		}
-		time.Sleep(20 * time.Millisecond)
+	w.clock.Advance(time.Hour) // returns once the timeouts have run
+	if _, err := w.svc.Tick(t.Context(), w.org, "org_per_1h"); err != nil {
+		t.Fatal(err)
 	}
+	j := w.job(t, id)
+	if j.End == 0 {
+		t.Fatalf("the job was not closed by its timeout:\n%s", history(j))
+	}
+	return j
 }
 
 // commands returns the command lines tasked in org, in order.

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/lcsvc/lcservice/tasking"
+	"github.com/lcsvc/lcservice/interactive"
 )
 
 // target is a process whose image is to be hashed. In the token it is the
@@ -62,7 +62,7 @@ func (r *row) UnmarshalJSON(b []byte) error {
 func (r row) cells() []any { return []any{r.Path, r.PID, r.SHA256, r.Signer.String()} }
 
 // state is what each file_hash task carries in its token. Keys are one
-// letter and tuples are arrays: the whole must fit in tasking.MaxStateLen.
+// letter and tuples are arrays: the whole must fit in interactive.MaxStateLen.
 type state struct {
 	// Queue holds the file this task hashes, then those still to hash.
 	Queue []target `json:"q"`
@@ -79,7 +79,7 @@ type state struct {
 // fits reports whether st marshals within the token's state budget.
 func (st state) fits() bool {
 	b, err := json.Marshal(st)
-	return err == nil && len(b) <= tasking.MaxStateLen
+	return err == nil && len(b) <= interactive.MaxStateLen
 }
 
 // planQueue returns the first state of the hashing: the longest prefix of

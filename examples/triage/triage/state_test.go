@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lcsvc/lcservice/interactive"
 	"github.com/lcsvc/lcservice/jobs"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 func TestStateWireShape(t *testing.T) {
@@ -64,7 +64,7 @@ func TestPlanQueueStaysWithinBudget(t *testing.T) {
 		{"short queue kept whole", targets(3, "/tmp/t%d"), 3},
 		{"empty", nil, 0},
 		{"long queue cut", targets(40, `C:\Users\alice\AppData\Local\Temp\dropper-%02d.exe`), -1},
-		{"one path beyond the budget", []target{{1, "/" + strings.Repeat("x", tasking.MaxStateLen)}}, 0},
+		{"one path beyond the budget", []target{{1, "/" + strings.Repeat("x", interactive.MaxStateLen)}}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			first, left := planQueue(tc.all)
@@ -74,15 +74,15 @@ func TestPlanQueueStaysWithinBudget(t *testing.T) {
 			if tc.wantKept >= 0 && first.N != tc.wantKept {
 				t.Fatalf("kept %d, want %d", first.N, tc.wantKept)
 			}
-			if n := stateLen(t, first); first.N > 0 && n > tasking.MaxStateLen {
-				t.Errorf("first state is %d bytes, budget %d", n, tasking.MaxStateLen)
+			if n := stateLen(t, first); first.N > 0 && n > interactive.MaxStateLen {
+				t.Errorf("first state is %d bytes, budget %d", n, interactive.MaxStateLen)
 			}
 			if len(left) > 0 {
 				if left[0] != tc.all[first.N] {
 					t.Errorf("left out starts with %v, want %v", left[0], tc.all[first.N])
 				}
 				one := state{Queue: tc.all[:first.N+1], N: first.N + 1, I: 1}
-				if n := stateLen(t, one); n <= tasking.MaxStateLen {
+				if n := stateLen(t, one); n <= interactive.MaxStateLen {
 					t.Errorf("one more file would still fit (%d bytes): the cut is too early", n)
 				}
 			}
@@ -141,7 +141,7 @@ func TestRecordSpillsToCache(t *testing.T) {
 				if next.Spilled && !st.Spilled {
 					spilledAt = st.I
 				}
-				if len(next.Queue) > 0 && stateLen(t, next) > tasking.MaxStateLen {
+				if len(next.Queue) > 0 && stateLen(t, next) > interactive.MaxStateLen {
 					t.Fatalf("state after file %d is %d bytes", st.I, stateLen(t, next))
 				}
 				got := tr.collected(job, next)

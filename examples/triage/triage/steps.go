@@ -58,7 +58,7 @@ func (t *triager) processesListed(ctx context.Context, r *interactive.Reply) ser
 		t.close(r.Job)
 		return service.OK(nil)
 	}
-	if err := t.taskHash(ctx, r.Request, r.SID, r.Job, first); err != nil {
+	if err := t.taskHash(ctx, r.Org, r.SID, r.Job, first); err != nil {
 		t.stopped(r.Job, first, fmt.Sprintf("could not task file_hash: %v", err))
 	}
 	return service.OK(nil)
@@ -81,12 +81,12 @@ func selectTargets(p interactive.Platform, procs []process) (selected []target, 
 // narrateCut tells which processes will not be hashed, and why.
 func narrateCut(job *jobs.Job, kept int, left []target) {
 	job.Narrate(fmt.Sprintf("hashing the first %d of %d files; %d left out: the investigation's state travels in its %d-byte signed token, which has no room for more paths",
-		kept, kept+len(left), len(left), tasking.MaxStateLen), true, targetTable("processes left out", left))
+		kept, kept+len(left), len(left), interactive.MaxStateLen), true, targetTable("processes left out", left))
 }
 
 // taskHash asks the sensor for the hash of the file at the head of st's queue.
-func (t *triager) taskHash(ctx context.Context, req *service.Request, sid string, job *jobs.Job, st state) error {
-	_, err := t.is.Task(ctx, req, sid, interactive.CommandLine("file_hash", st.Queue[0].Path),
+func (t *triager) taskHash(ctx context.Context, org tasking.Org, sid string, job *jobs.Job, st state) error {
+	_, err := t.is.Task(ctx, org, sid, interactive.CommandLine("file_hash", st.Queue[0].Path),
 		interactive.Via(handlerHash),
 		interactive.WithJob(job),
 		interactive.WithState(st),
@@ -119,7 +119,7 @@ func (t *triager) fileHashed(ctx context.Context, r *interactive.Reply) service.
 		t.finish(r.Job, r.Hostname, next)
 		return service.OK(nil)
 	}
-	if err := t.taskHash(ctx, r.Request, r.SID, r.Job, next); err != nil {
+	if err := t.taskHash(ctx, r.Org, r.SID, r.Job, next); err != nil {
 		t.stopped(r.Job, next, fmt.Sprintf("could not task file_hash of %s: %v", next.Queue[0].Path, err))
 	}
 	return service.OK(nil)

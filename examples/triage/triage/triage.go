@@ -33,8 +33,8 @@ type Options struct {
 	Detections []string
 	// TTL is how long a sensor has to answer each task (default 2 minutes).
 	TTL time.Duration
-	// Service and Interactive options are passed through.
-	Service     []service.Option
+	// Interactive options are passed to interactive.New: the API URL, log
+	// output, a clock for tests.
 	Interactive []interactive.Option
 }
 
@@ -73,23 +73,15 @@ func newTriager(secret string, o Options) (*triager, error) {
 	if slices.Contains(dets, "") {
 		return nil, errors.New("Options.Detections holds an empty category: list detection names such as " + DefaultDetection)
 	}
-	svc, err := service.New(Name, secret, o.Service...)
-	if err != nil {
-		return nil, err
-	}
-	is, err := interactive.New(svc, o.Interactive...)
+	is, err := interactive.New(Name, secret, o.Interactive...)
 	if err != nil {
 		return nil, err
 	}
 	t := &triager{is: is, detections: dets, ttl: o.TTL, cache: newRowCache()}
-	if err := is.Handle(handlerProcesses, t.processesListed); err != nil {
-		return nil, err
-	}
-	if err := is.Handle(handlerHash, t.fileHashed); err != nil {
-		return nil, err
-	}
-	svc.SubscribeDetections(dets...)
-	svc.OnDetection(t.onDetection)
+	is.HandleReply(handlerProcesses, t.processesListed)
+	is.HandleReply(handlerHash, t.fileHashed)
+	is.SubscribeDetections(dets...)
+	is.OnDetection(t.onDetection)
 	return t, nil
 }
 
@@ -115,7 +107,7 @@ func (t *triager) onDetection(ctx context.Context, req *service.Request) service
 	job.AddSensor(d.SID)
 	// Narrated before tasking: the sensor may answer before this response is sent.
 	job.Narrate(fmt.Sprintf("%s reported on %s; listing its processes", d.Cat, host), false)
-	_, err = t.is.Task(ctx, req, d.SID, "os_processes",
+	_, err = t.is.Task(ctx, req.Org(), d.SID, "os_processes",
 		interactive.Via(handlerProcesses),
 		interactive.WithJob(job),
 		interactive.TTL(t.ttl),

@@ -293,8 +293,8 @@ func TestRestartMidInvestigation(t *testing.T) {
 			// answer waits. Restart: a fresh process behind the same URL,
 			// the old one gone with its tracking table and cache.
 			fresh := newInstance(t, w.cloud, time.Minute)
-			w.svc.SetHandler(fresh.is.Base())
-			if err := old.is.Base().Shutdown(t.Context()); err != nil {
+			w.svc.SetHandler(fresh.is)
+			if err := old.is.Shutdown(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			release()

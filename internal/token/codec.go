@@ -1,4 +1,4 @@
-package tasking
+package token
 
 import (
 	"crypto/hmac"
@@ -31,17 +31,17 @@ type Codec struct {
 // letters, digits, '_', '.' or '-'.
 func NewCodec(service string, secret []byte) (*Codec, error) {
 	if service == "" {
-		return nil, errors.New("tasking: NewCodec: the service name is empty")
+		return nil, errors.New("token: NewCodec: the service name is empty")
 	}
 	if len(service) > maxServiceLen || strings.IndexFunc(service, badServiceRune) >= 0 {
-		return nil, fmt.Errorf("tasking: NewCodec: service name %q: use 1-%d letters, digits, '_', '.' or '-'", service, maxServiceLen)
+		return nil, fmt.Errorf("token: NewCodec: service name %q: use 1-%d letters, digits, '_', '.' or '-'", service, maxServiceLen)
 	}
 	if len(secret) == 0 {
-		return nil, errors.New("tasking: NewCodec: the secret is empty: tokens would be forgeable; pass the service's shared secret")
+		return nil, errors.New("token: NewCodec: the secret is empty: tokens would be forgeable; pass the service's shared secret")
 	}
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(keyLabel))
-	return &Codec{prefix: ReplicantPrefix(service), key: m.Sum(nil)}, nil
+	return &Codec{prefix: Prefix(service), key: m.Sum(nil)}, nil
 }
 
 func badServiceRune(r rune) bool {

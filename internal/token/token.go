@@ -1,4 +1,4 @@
-package tasking
+package token
 
 import (
 	"encoding/binary"
@@ -15,7 +15,7 @@ import (
 // answer without that memory (Handler), the job the task belongs to, a
 // little state, and until when the answer is wanted.
 type Token struct {
-	ID      uuid.UUID // correlation ID; set it with uuid.New()
+	ID      uuid.UUID // the task ID; set it with uuid.New()
 	Handler string    // optional named handler: 1-64 bytes of [A-Za-z0-9_.-]
 	JobID   string    // optional job ID, a UUID (decoded in canonical form)
 	State   []byte    // optional, at most MaxStateLen bytes (empty decodes as nil)
@@ -33,17 +33,17 @@ const MaxHandlerLen = 64
 var (
 	// ErrNotOurs: the investigation_id lacks this service's prefix; it
 	// belongs to someone else and is not an error to log loudly.
-	ErrNotOurs = errors.New("tasking: investigation_id is not this service's")
+	ErrNotOurs = errors.New("token: investigation_id is not this service's")
 	// ErrMalformed: the token is not one this codec writes.
-	ErrMalformed = errors.New("tasking: malformed correlation token")
+	ErrMalformed = errors.New("token: malformed correlation token")
 	// ErrBadTag: the token was not made by this service with this secret
 	// (forged, altered, or minted by another service or with another
 	// secret).
-	ErrBadTag = errors.New("tasking: correlation token failed authentication")
+	ErrBadTag = errors.New("token: correlation token failed authentication")
 	// ErrExpired: an authentic token whose expiry has passed.
-	ErrExpired = errors.New("tasking: correlation token expired")
+	ErrExpired = errors.New("token: correlation token expired")
 	// ErrStateTooLarge: Token.State is longer than MaxStateLen (256 bytes).
-	ErrStateTooLarge = errors.New("tasking: token state larger than MaxStateLen (256 bytes); keep larger data in the service and put a key in State")
+	ErrStateTooLarge = errors.New("token: token state larger than MaxStateLen (256 bytes); keep larger data in the service and put a key in State")
 )
 
 // Token wire layout, version 1 (all before the tag is authenticated):
@@ -78,7 +78,7 @@ const (
 // appendPayload appends t's layout, without tag, to b after checking t.
 func appendPayload(b []byte, t Token) ([]byte, error) {
 	if t.ID == uuid.Nil {
-		return nil, errors.New("tasking: Token.ID is the nil UUID: set it with uuid.New()")
+		return nil, errors.New("token: Token.ID is the nil UUID: set it with uuid.New()")
 	}
 	if err := checkHandler(t.Handler); err != nil {
 		return nil, err
@@ -87,17 +87,17 @@ func appendPayload(b []byte, t Token) ([]byte, error) {
 	if t.JobID != "" {
 		var err error
 		if job, err = uuid.Parse(t.JobID); err != nil {
-			return nil, fmt.Errorf("tasking: Token.JobID %q is not a UUID: %w", t.JobID, err)
+			return nil, fmt.Errorf("token: Token.JobID %q is not a UUID: %w", t.JobID, err)
 		}
 	}
 	if len(t.State) > MaxStateLen {
 		return nil, fmt.Errorf("%w: got %d bytes", ErrStateTooLarge, len(t.State))
 	}
 	if t.Expiry.IsZero() {
-		return nil, errors.New("tasking: Token.Expiry is not set: give the time after which answers are no longer wanted")
+		return nil, errors.New("token: Token.Expiry is not set: give the time after which answers are no longer wanted")
 	}
 	if t.Expiry.Unix() < 0 {
-		return nil, fmt.Errorf("tasking: Token.Expiry %s is before 1970", t.Expiry)
+		return nil, fmt.Errorf("token: Token.Expiry %s is before 1970", t.Expiry)
 	}
 
 	var flags byte
@@ -179,12 +179,12 @@ func parsePayload(p []byte) (Token, error) {
 
 func checkHandler(h string) error {
 	if len(h) > MaxHandlerLen {
-		return fmt.Errorf("tasking: Token.Handler is %d bytes, more than %d", len(h), MaxHandlerLen)
+		return fmt.Errorf("token: Token.Handler is %d bytes, more than %d", len(h), MaxHandlerLen)
 	}
 	for i := 0; i < len(h); i++ {
 		c := h[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return fmt.Errorf("tasking: Token.Handler %q: use only letters, digits, '_', '.' and '-'", h)
+			return fmt.Errorf("token: Token.Handler %q: use only letters, digits, '_', '.' and '-'", h)
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package tasking
+package token
 
 import (
 	"bytes"

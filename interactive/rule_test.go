@@ -1,7 +1,11 @@
-package tasking
+package interactive
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
+
+	"github.com/lcsvc/lcservice/internal/token"
 )
 
 func TestReplicantRuleMatchesProtocol(t *testing.T) {
@@ -29,11 +33,11 @@ func TestReplicantRuleMatchesProtocol(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
-			r := ReplicantRule(tt.service)
-			if r.Name != tt.name || ReplicantRuleName(tt.service) != tt.name {
-				t.Errorf("name %q / %q, want %q", r.Name, ReplicantRuleName(tt.service), tt.name)
+			r := replicantRule(tt.service)
+			if r.Name != tt.name || token.RuleName(tt.service) != tt.name {
+				t.Errorf("name %q / %q, want %q", r.Name, token.RuleName(tt.service), tt.name)
 			}
-			if got := ReplicantDetectionName(tt.service); got != tt.detection {
+			if got := token.DetectionName(tt.service); got != tt.detection {
 				t.Errorf("detection name %q, want %q", got, tt.detection)
 			}
 			if r.Namespace != "managed" || !r.Enabled {
@@ -49,9 +53,9 @@ func TestReplicantRuleMatchesProtocol(t *testing.T) {
 	}
 }
 
-// The exact bytes, so a reader can compare them with PROTOCOL.md §6.
+// The exact bytes the platform stores.
 func TestReplicantRuleBytes(t *testing.T) {
-	r := ReplicantRule("demo")
+	r := replicantRule("demo")
 	const detect = `{"op":"and","rules":[{"op":"starts with","path":"routing/investigation_id","value":"svc-demo-ex/"},{"op":"is","not":true,"path":"routing/event_type","value":"CLOUD_NOTIFICATION"}]}`
 	const respond = `[{"action":"report","name":"__svc-demo-ex"}]`
 	if string(r.Detect) != detect {
@@ -63,7 +67,20 @@ func TestReplicantRuleBytes(t *testing.T) {
 }
 
 func TestReplicantPrefixKeepsSlash(t *testing.T) {
-	if got := ReplicantPrefix("a"); got != "svc-a-ex/" {
-		t.Errorf("ReplicantPrefix(a) = %q, want svc-a-ex/", got)
+	if got := token.Prefix("a"); got != "svc-a-ex/" {
+		t.Errorf("Prefix(a) = %q, want svc-a-ex/", got)
 	}
+}
+
+// sameJSON reports whether a and b encode the same value.
+func sameJSON(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("not JSON: %q: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("not JSON: %q: %v", b, err)
+	}
+	return reflect.DeepEqual(va, vb)
 }
