@@ -1,6 +1,7 @@
 package lctest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lcsvc/lcservice/jobs"
 )
@@ -37,9 +39,25 @@ type Service struct {
 	callbacks  []string        // health callbacks
 	installed  map[string]bool // by OID
 	exchanges  []Exchange
-	jobs       map[string]*jobs.Wire
-	jobOrder   []string
+	jobs       map[string][]jobUpdate // by job ID, each in causal order
 	detections []Detection
+
+	// sent numbers the delivery attempts in the order they are sent.
+	sent atomic.Uint64
+}
+
+// jobUpdate is one job of one response, with its causal position: the
+// number of the delivery attempt the response answered, then the job's
+// index in the response.
+type jobUpdate struct {
+	seq uint64
+	pos int
+	job jobs.Wire
+}
+
+// compare orders updates by causal position.
+func (u jobUpdate) compare(v jobUpdate) int {
+	return cmp.Or(cmp.Compare(u.seq, v.seq), cmp.Compare(u.pos, v.pos))
 }
 
 // target is one destination of webhooks: an in-process handler or a URL,
@@ -98,7 +116,7 @@ func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, erro
 		secret:    []byte(cfg.Secret),
 		target:    &target{handler: cfg.Handler, url: cfg.URL},
 		installed: map[string]bool{},
-		jobs:      map[string]*jobs.Wire{},
+		jobs:      map[string][]jobUpdate{},
 	}
 	if c.service(cfg.Name) != nil {
 		return nil, fmt.Errorf("lctest: Register: a service named %q is already registered", cfg.Name)
@@ -190,50 +208,80 @@ func (s *Service) Detections() []Detection {
 }
 
 // Jobs returns the jobs the service's responses carried, each merged by
-// ID across every response (see jobs.Wire.Merge), in the order first seen.
+// ID across every response as Job merges it, in the order the service
+// started them: by the causal position of each job's first update.
 func (s *Service) Jobs() []jobs.Wire {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]jobs.Wire, 0, len(s.jobOrder))
-	for _, id := range s.jobOrder {
-		out = append(out, cloneJob(*s.jobs[id]))
+	all := make([][]jobUpdate, 0, len(s.jobs))
+	for _, updates := range s.jobs {
+		all = append(all, updates)
+	}
+	slices.SortFunc(all, func(a, b []jobUpdate) int { return a[0].compare(b[0]) })
+	out := make([]jobs.Wire, 0, len(all))
+	for _, updates := range all {
+		out = append(out, merge(updates))
 	}
 	return out
 }
 
-// Job returns the job with id, merged across every response.
+// Job returns the job with id, merged across every response: its
+// updates are applied in causal order, not in the order the responses
+// came back (see the package documentation).
 func (s *Service) Job(id string) (jobs.Wire, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, ok := s.jobs[id]
+	updates, ok := s.jobs[id]
 	if !ok {
 		return jobs.Wire{}, false
 	}
-	return cloneJob(*j), true
+	return merge(updates), true
 }
 
-func cloneJob(j jobs.Wire) jobs.Wire {
-	j.Sensors = slices.Clone(j.Sensors)
-	j.Hist = slices.Clone(j.Hist)
+// merge folds a job's updates, given in causal order, into a fresh job:
+// each non-zero start, end and cause replaces the one before, sensors
+// join those not already listed, and the history is ordered by ts with
+// entries of the same millisecond kept in causal order.
+func merge(updates []jobUpdate) jobs.Wire {
+	j := jobs.Wire{ID: updates[0].job.ID}
+	for _, u := range updates {
+		if u.job.Start != 0 {
+			j.Start = u.job.Start
+		}
+		if u.job.End != 0 {
+			j.End = u.job.End
+		}
+		if u.job.Cause != "" {
+			j.Cause = u.job.Cause
+		}
+		for _, sid := range u.job.Sensors {
+			if !slices.Contains(j.Sensors, sid) {
+				j.Sensors = append(j.Sensors, sid)
+			}
+		}
+		j.Hist = append(j.Hist, u.job.Hist...)
+	}
+	slices.SortStableFunc(j.Hist, func(a, b jobs.WireEntry) int { return cmp.Compare(a.TS, b.TS) })
 	return j
 }
 
-// record keeps an exchange and merges the jobs of its response.
-func (s *Service) record(x Exchange) {
+// record keeps an exchange and the jobs of its response. seq is the
+// number of the delivery attempt the exchange is (see Service.sent).
+func (s *Service) record(x Exchange, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.exchanges = append(s.exchanges, x)
-	for _, j := range x.Response.Jobs {
+	for pos, j := range x.Response.Jobs {
 		if j.ID == "" {
 			continue
 		}
-		acc, ok := s.jobs[j.ID]
-		if !ok {
-			acc = &jobs.Wire{}
-			s.jobs[j.ID] = acc
-			s.jobOrder = append(s.jobOrder, j.ID)
+		u := jobUpdate{seq: seq, pos: pos, job: j}
+		updates := s.jobs[j.ID]
+		i := len(updates)
+		for i > 0 && u.compare(updates[i-1]) < 0 {
+			i--
 		}
-		acc.Merge(j)
+		s.jobs[j.ID] = slices.Insert(updates, i, u)
 	}
 }
 
