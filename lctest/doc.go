@@ -124,6 +124,7 @@
 // and response as it happens, for progress displays and debugging. Close
 // stops everything and leaves no goroutine behind.
 //
-// The package imports none of the framework's service, tasking or
-// interactive packages: it is tested against, not built from, them.
+// The package imports no package of this module: it speaks only the wire,
+// so it is tested against the framework, not built from it. Responses and
+// the jobs they carry are decoded into its own types (Response, Job).
 package lctest

@@ -1,7 +1,6 @@
 package lctest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/lcsvc/lcservice/jobs"
 )
 
 // ServiceConfig describes a service the cloud delivers webhooks to: an
@@ -44,20 +41,6 @@ type Service struct {
 
 	// sent numbers the delivery attempts in the order they are sent.
 	sent atomic.Uint64
-}
-
-// jobUpdate is one job of one response, with its causal position: the
-// number of the delivery attempt the response answered, then the job's
-// index in the response.
-type jobUpdate struct {
-	seq uint64
-	pos int
-	job jobs.Wire
-}
-
-// compare orders updates by causal position.
-func (u jobUpdate) compare(v jobUpdate) int {
-	return cmp.Or(cmp.Compare(u.seq, v.seq), cmp.Compare(u.pos, v.pos))
 }
 
 // target is one destination of webhooks: an in-process handler or a URL,
@@ -210,7 +193,7 @@ func (s *Service) Detections() []Detection {
 // Jobs returns the jobs the service's responses carried, each merged by
 // ID across every response as Job merges it, in the order the service
 // started them: by the causal position of each job's first update.
-func (s *Service) Jobs() []jobs.Wire {
+func (s *Service) Jobs() []Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	all := make([][]jobUpdate, 0, len(s.jobs))
@@ -218,7 +201,7 @@ func (s *Service) Jobs() []jobs.Wire {
 		all = append(all, updates)
 	}
 	slices.SortFunc(all, func(a, b []jobUpdate) int { return a[0].compare(b[0]) })
-	out := make([]jobs.Wire, 0, len(all))
+	out := make([]Job, 0, len(all))
 	for _, updates := range all {
 		out = append(out, merge(updates))
 	}
@@ -228,41 +211,14 @@ func (s *Service) Jobs() []jobs.Wire {
 // Job returns the job with id, merged across every response: its
 // updates are applied in causal order, not in the order the responses
 // came back (see the package documentation).
-func (s *Service) Job(id string) (jobs.Wire, bool) {
+func (s *Service) Job(id string) (Job, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	updates, ok := s.jobs[id]
 	if !ok {
-		return jobs.Wire{}, false
+		return Job{}, false
 	}
 	return merge(updates), true
-}
-
-// merge folds a job's updates, given in causal order, into a fresh job:
-// each non-zero start, end and cause replaces the one before, sensors
-// join those not already listed, and the history is ordered by ts with
-// entries of the same millisecond kept in causal order.
-func merge(updates []jobUpdate) jobs.Wire {
-	j := jobs.Wire{ID: updates[0].job.ID}
-	for _, u := range updates {
-		if u.job.Start != 0 {
-			j.Start = u.job.Start
-		}
-		if u.job.End != 0 {
-			j.End = u.job.End
-		}
-		if u.job.Cause != "" {
-			j.Cause = u.job.Cause
-		}
-		for _, sid := range u.job.Sensors {
-			if !slices.Contains(j.Sensors, sid) {
-				j.Sensors = append(j.Sensors, sid)
-			}
-		}
-		j.Hist = append(j.Hist, u.job.Hist...)
-	}
-	slices.SortStableFunc(j.Hist, func(a, b jobs.WireEntry) int { return cmp.Compare(a.TS, b.TS) })
-	return j
 }
 
 // record keeps an exchange and the jobs of its response. seq is the
