@@ -62,9 +62,12 @@ func (s *Service) Deliver(ctx context.Context, etype string, org *Org, data any)
 	for attempt := 1; ; attempt++ {
 		c.notify(Activity{Kind: ActivityWebhook, OID: env.OID, Service: s.name, MID: env.MID,
 			Attempt: attempt, What: etype, Body: body})
+		// Numbered before the handler runs, so that anything its tasks
+		// cause is numbered after it (see "Job order" in the package doc).
+		seq := s.sent.Add(1)
 		x := s.exchange(ctx, body, sig)
 		x.EType, x.OID, x.MID, x.Attempt = etype, env.OID, env.MID, attempt
-		s.record(x)
+		s.record(x, seq)
 		c.notify(Activity{Kind: ActivityResponse, OID: env.OID, Service: s.name, MID: env.MID,
 			Attempt: attempt, What: etype, Err: x.Err, Body: x.Body})
 		if x.Err != nil {

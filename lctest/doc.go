@@ -83,6 +83,38 @@
 // merged by ID across responses (Service.Job, Service.Jobs) and the
 // detections sent are kept decoded (Service.Detections).
 //
+// # Job order
+//
+// A merged job reads in the order the service narrated it, which is not
+// always the order its responses came back. A handler that tasks a sensor
+// and then goes on working can see the sensor answer, the detection
+// webhook that answer causes and that webhook's response all happen before
+// its own response returns; if every entry falls in the same millisecond,
+// the timestamps cannot put them back in order.
+//
+// So the cloud numbers every delivery attempt, in the order it sends them,
+// and gives each job in a response the number of the attempt it answers
+// (then its place in the response): its causal position. A webhook caused
+// by a task is sent after the task call, and the task call came while the
+// handler that made it was running, so after that handler's delivery was
+// sent: the continuation always carries a higher number than the
+// delivery that tasked it, however late that delivery's response arrives.
+// The cloud needs no guess as to which delivery a task came from; the
+// order of sending already respects every such chain.
+//
+// A job's updates are applied in causal order: a later non-zero start,
+// end or cause replaces an earlier one, and sensors join the list once.
+// Its history is ordered by ts (epoch milliseconds, as sent); entries of
+// the same millisecond keep causal order, and within a response the order
+// they were sent in. Service.Jobs lists jobs by the causal position of
+// their first update.
+//
+// The wire shows when a delivery was sent, not when inside its handler an
+// entry was narrated. An entry a handler narrates after tasking, in the
+// same millisecond as the continuation's entries, reads before them; and
+// an update the service holds back to send with a later, unrelated
+// response takes that response's position.
+//
 // # Waiting and observing
 //
 // Sensor answers arrive asynchronously. WaitIdle blocks until no task,
@@ -92,6 +124,7 @@
 // and response as it happens, for progress displays and debugging. Close
 // stops everything and leaves no goroutine behind.
 //
-// The package imports none of the framework's service, tasking or
-// interactive packages: it is tested against, not built from, them.
+// The package imports no package of this module: it speaks only the wire,
+// so it is tested against the framework, not built from it. Responses and
+// the jobs they carry are decoded into its own types (Response, Job).
 package lctest

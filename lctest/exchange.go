@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/lcsvc/lcservice/jobs"
 )
 
 // Response is a service's answer to a webhook (PROTOCOL.md §2).
@@ -15,7 +13,7 @@ type Response struct {
 	Retry   bool
 	Error   string
 	Data    json.RawMessage // as sent; nil when absent
-	Jobs    []jobs.Wire     // new jobs and job updates, as sent
+	Jobs    []Job           // new jobs and job updates, as sent
 	Status  int             // the HTTP status code
 }
 
@@ -25,7 +23,7 @@ type responseWire struct {
 	Retry   bool            `json:"retry"`
 	Error   string          `json:"error"`
 	Data    json.RawMessage `json:"data"`
-	Jobs    []jobs.Wire     `json:"jobs"`
+	Jobs    []Job           `json:"jobs"`
 }
 
 // decodeResponse reads a service's answer. Anything but HTTP 200 with a

@@ -8,8 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-
-	"github.com/lcsvc/lcservice/jobs"
+	"sync/atomic"
 )
 
 // ServiceConfig describes a service the cloud delivers webhooks to: an
@@ -37,9 +36,11 @@ type Service struct {
 	callbacks  []string        // health callbacks
 	installed  map[string]bool // by OID
 	exchanges  []Exchange
-	jobs       map[string]*jobs.Wire
-	jobOrder   []string
+	jobs       map[string][]jobUpdate // by job ID, each in causal order
 	detections []Detection
+
+	// sent numbers the delivery attempts in the order they are sent.
+	sent atomic.Uint64
 }
 
 // target is one destination of webhooks: an in-process handler or a URL,
@@ -98,7 +99,7 @@ func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, erro
 		secret:    []byte(cfg.Secret),
 		target:    &target{handler: cfg.Handler, url: cfg.URL},
 		installed: map[string]bool{},
-		jobs:      map[string]*jobs.Wire{},
+		jobs:      map[string][]jobUpdate{},
 	}
 	if c.service(cfg.Name) != nil {
 		return nil, fmt.Errorf("lctest: Register: a service named %q is already registered", cfg.Name)
@@ -190,50 +191,53 @@ func (s *Service) Detections() []Detection {
 }
 
 // Jobs returns the jobs the service's responses carried, each merged by
-// ID across every response (see jobs.Wire.Merge), in the order first seen.
-func (s *Service) Jobs() []jobs.Wire {
+// ID across every response as Job merges it, in the order the service
+// started them: by the causal position of each job's first update.
+func (s *Service) Jobs() []Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]jobs.Wire, 0, len(s.jobOrder))
-	for _, id := range s.jobOrder {
-		out = append(out, cloneJob(*s.jobs[id]))
+	all := make([][]jobUpdate, 0, len(s.jobs))
+	for _, updates := range s.jobs {
+		all = append(all, updates)
+	}
+	slices.SortFunc(all, func(a, b []jobUpdate) int { return a[0].compare(b[0]) })
+	out := make([]Job, 0, len(all))
+	for _, updates := range all {
+		out = append(out, merge(updates))
 	}
 	return out
 }
 
-// Job returns the job with id, merged across every response.
-func (s *Service) Job(id string) (jobs.Wire, bool) {
+// Job returns the job with id, merged across every response: its
+// updates are applied in causal order, not in the order the responses
+// came back (see the package documentation).
+func (s *Service) Job(id string) (Job, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, ok := s.jobs[id]
+	updates, ok := s.jobs[id]
 	if !ok {
-		return jobs.Wire{}, false
+		return Job{}, false
 	}
-	return cloneJob(*j), true
+	return merge(updates), true
 }
 
-func cloneJob(j jobs.Wire) jobs.Wire {
-	j.Sensors = slices.Clone(j.Sensors)
-	j.Hist = slices.Clone(j.Hist)
-	return j
-}
-
-// record keeps an exchange and merges the jobs of its response.
-func (s *Service) record(x Exchange) {
+// record keeps an exchange and the jobs of its response. seq is the
+// number of the delivery attempt the exchange is (see Service.sent).
+func (s *Service) record(x Exchange, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.exchanges = append(s.exchanges, x)
-	for _, j := range x.Response.Jobs {
+	for pos, j := range x.Response.Jobs {
 		if j.ID == "" {
 			continue
 		}
-		acc, ok := s.jobs[j.ID]
-		if !ok {
-			acc = &jobs.Wire{}
-			s.jobs[j.ID] = acc
-			s.jobOrder = append(s.jobOrder, j.ID)
+		u := jobUpdate{seq: seq, pos: pos, job: j}
+		updates := s.jobs[j.ID]
+		i := len(updates)
+		for i > 0 && u.compare(updates[i-1]) < 0 {
+			i--
 		}
-		acc.Merge(j)
+		s.jobs[j.ID] = slices.Insert(updates, i, u)
 	}
 }
 

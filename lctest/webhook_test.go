@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/lcsvc/lcservice/jobs"
 )
 
 func TestWebhookEnvelopeAndSignature(t *testing.T) {
@@ -318,7 +317,7 @@ func TestJobsMergedAcrossResponses(t *testing.T) {
 	if !ok {
 		t.Fatal("job not found")
 	}
-	want := jobs.Wire{ID: id, Start: 1000, End: 3000, Cause: "suspicious process", Sensors: []string{"s1", "s2"}}
+	want := Job{ID: id, Start: 1000, End: 3000, Cause: "suspicious process", Sensors: []string{"s1", "s2"}}
 	if j.ID != want.ID || j.Start != want.Start || j.End != want.End || j.Cause != want.Cause || len(j.Sensors) != 2 {
 		t.Errorf("merged job = %+v", j)
 	}

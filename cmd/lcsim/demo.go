@@ -298,7 +298,9 @@ func (d *demoRun) report() error {
 		var j jobs.Wire
 		id, found := d.jobIDs[s.SID]
 		if found {
-			j, found = d.svc.Job(id)
+			var merged lctest.Job
+			merged, found = d.svc.Job(id)
+			j = wireJob(merged)
 		}
 		if found {
 			renderJob(&b, j, d.book, d.cfg.rows)

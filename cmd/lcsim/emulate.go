@@ -357,7 +357,7 @@ func (e *emulator) printJobs(svc *lctest.Service) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "jobs (%d):\n", len(js))
 	for _, j := range js {
-		renderJob(&b, j, e.book, e.cfg.rows)
+		renderJob(&b, wireJob(j), e.book, e.cfg.rows)
 	}
 	e.out.write(b.String())
 }

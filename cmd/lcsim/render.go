@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/lcsvc/lcservice/jobs"
+	"github.com/lcsvc/lcservice/lctest"
 )
 
 // wireAttachment is any of the four attachment shapes of PROTOCOL.md §3;
@@ -30,6 +31,16 @@ func decodeAttachment(raw json.RawMessage) (wireAttachment, error) {
 	dec.UseNumber()
 	err := dec.Decode(&a)
 	return a, err
+}
+
+// wireJob converts a job the emulated cloud merged (lctest keeps its own
+// wire types) into the decoded form the functions below take.
+func wireJob(j lctest.Job) jobs.Wire {
+	w := jobs.Wire{ID: j.ID, Start: j.Start, End: j.End, Cause: j.Cause, Sensors: j.Sensors}
+	for _, e := range j.Hist {
+		w.Hist = append(w.Hist, jobs.WireEntry(e))
+	}
+	return w
 }
 
 // jobTables returns the table attachments of a job's history, in order.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/lcsvc/lcservice/examples/packages/survey"
 	"github.com/lcsvc/lcservice/interactive"
-	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tracking"
@@ -65,7 +64,7 @@ func (w *world) survey(t *testing.T, s *lctest.Sensor) string {
 	return res.Jobs[0].ID
 }
 
-func (w *world) job(t *testing.T, id string) jobs.Wire {
+func (w *world) job(t *testing.T, id string) lctest.Job {
 	t.Helper()
 	j, ok := w.svc.Job(id)
 	if !ok {
@@ -224,11 +223,11 @@ func TestRequestWithoutSensorRefused(t *testing.T) {
 }
 
 // entry returns the first history entry whose message starts with prefix.
-func entry(j jobs.Wire, prefix string) (jobs.WireEntry, bool) {
+func entry(j lctest.Job, prefix string) (lctest.JobEntry, bool) {
 	for _, e := range j.Hist {
 		if strings.HasPrefix(e.Msg, prefix) {
 			return e, true
 		}
 	}
-	return jobs.WireEntry{}, false
+	return lctest.JobEntry{}, false
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/lcsvc/lcservice/examples/triage/triage"
 	"github.com/lcsvc/lcservice/interactive"
-	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tracking"
@@ -110,7 +109,7 @@ func (w *world) waitIdle(t *testing.T) {
 	}
 }
 
-func (w *world) job(t *testing.T, id string) jobs.Wire {
+func (w *world) job(t *testing.T, id string) lctest.Job {
 	t.Helper()
 	j, ok := w.svc.Job(id)
 	if !ok {
@@ -122,7 +121,7 @@ func (w *world) job(t *testing.T, id string) jobs.Wire {
 // flush moves the service's clock past every TTL, so pending tasks time
 // out, then sends an hourly tick: a timeout's job update rides the next
 // response to the organization.
-func (w *world) flush(t *testing.T, id string) jobs.Wire {
+func (w *world) flush(t *testing.T, id string) lctest.Job {
 	t.Helper()
 	w.clock.Advance(time.Hour) // returns once the timeouts have run
 	if _, err := w.svc.Tick(t.Context(), w.org, "org_per_1h"); err != nil {
@@ -192,7 +191,7 @@ type table struct {
 	Rows    [][]any  `json:"rows"`
 }
 
-func tablesOf(t *testing.T, e jobs.WireEntry) []table {
+func tablesOf(t *testing.T, e lctest.JobEntry) []table {
 	t.Helper()
 	var out []table
 	for _, raw := range e.Attachments {
@@ -206,9 +205,9 @@ func tablesOf(t *testing.T, e jobs.WireEntry) []table {
 }
 
 // entry returns the only history entry whose message starts with prefix.
-func entry(t *testing.T, j jobs.Wire, prefix string) jobs.WireEntry {
+func entry(t *testing.T, j lctest.Job, prefix string) lctest.JobEntry {
 	t.Helper()
-	var found []jobs.WireEntry
+	var found []lctest.JobEntry
 	for _, e := range j.Hist {
 		if strings.HasPrefix(e.Msg, prefix) {
 			found = append(found, e)
@@ -220,7 +219,7 @@ func entry(t *testing.T, j jobs.Wire, prefix string) jobs.WireEntry {
 	return found[0]
 }
 
-func history(j jobs.Wire) string {
+func history(j lctest.Job) string {
 	var b strings.Builder
 	for _, e := range j.Hist {
 		fmt.Fprintf(&b, "  %s (%d attachments)\n", e.Msg, len(e.Attachments))
