@@ -148,7 +148,8 @@ func (c *emulateConfig) check() (map[string]any, error) {
 	return data, nil
 }
 
-// checkTick accepts the scheduled etypes of PROTOCOL.md §1.
+// checkTick accepts the scheduled etypes: org_per_, once_per_ and
+// sensor_per_ followed by a known period.
 func checkTick(etype string) error {
 	for _, p := range []string{"org_per_", "once_per_", "sensor_per_"} {
 		if strings.HasPrefix(etype, p) && service.EventType(etype).Known() {

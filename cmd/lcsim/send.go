@@ -80,7 +80,8 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// envelope builds the webhook body of PROTOCOL.md §1.
+// envelope builds the webhook body: version, a fresh mid, a deadline,
+// etype and data, plus oid and jwt for the etypes that carry an organization.
 func (c *sendConfig) envelope(stdin io.Reader, stderr io.Writer) ([]byte, error) {
 	if c.secret == "" && !c.insecure {
 		return nil, errors.New("no secret to sign with: pass -secret or export LC_SHARED_SECRET (the secret the service was started with), or -insecure for a service that skips verification")
