@@ -56,8 +56,8 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if !parseFlagsOnly(fs, args, stderr) {
-		return 2
+	if err := parseFlagsOnly(fs, args, stderr); err != nil {
+		return usageExit(err)
 	}
 	if err := c.check(); err != nil {
 		fmt.Fprintln(stderr, "lcsim demo:", err)

@@ -77,8 +77,8 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if !parseFlagsOnly(fs, args, stderr) {
-		return 2
+	if err := parseFlagsOnly(fs, args, stderr); err != nil {
+		return usageExit(err)
 	}
 	data, err := c.check()
 	if err != nil {

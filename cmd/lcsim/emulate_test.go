@@ -220,7 +220,6 @@ func TestEmulateFlags(t *testing.T) {
 		{"tick needs install", []string{"-service", svc, "-secret", "s", "-tick", "org_per_1h"}, 2, "", "add -install"},
 		{"argument", []string{"extra"}, 2, "", `unexpected argument "extra"`},
 		{"unknown flag", []string{"-bogus"}, 2, "", "flag provided but not defined: -bogus"},
-		{"help", []string{"-h"}, 2, "", "usage: lcsim emulate"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

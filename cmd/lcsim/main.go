@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -53,17 +52,4 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "lcsim: unknown command %q\n\n%s", args[0], usage)
 	return 2
-}
-
-// parseFlagsOnly parses args for a command that takes flags and no
-// arguments, reporting a stray argument on stderr.
-func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
-	if err := fs.Parse(args); err != nil {
-		return false
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "lcsim %s: unexpected argument %q (everything is a flag)\n", fs.Name(), fs.Arg(0))
-		return false
-	}
-	return true
 }
