@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -50,7 +49,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "address of the REST API (port 0: any free port); printed as LC_API_URL")
 	fs.IntVar(&c.sensors, "sensors", 3, "number of fake sensors (Linux, Windows and macOS in turn)")
 	fs.StringVar(&c.serviceURL, "service", "", "the service's webhook URL, e.g. http://127.0.0.1:8080/")
-	fs.StringVar(&c.secret, "secret", os.Getenv("LC_SHARED_SECRET"), "shared secret webhooks are signed with (env LC_SHARED_SECRET)")
+	fs.StringVar(&c.secret, "secret", "", "shared secret webhooks are signed with (default $LC_SHARED_SECRET)")
 	fs.StringVar(&c.name, "name", "service", "service name, for display (the service picks its own rule names)")
 	fs.StringVar(&c.org, "org", "acme", "organization name")
 	fs.BoolVar(&c.install, "install", false, "install the service in the organization (org_install); without it no detection reaches the service")
@@ -79,6 +78,10 @@ flags:
 	}
 	if err := parseFlagsOnly(fs, args, stderr); err != nil {
 		return usageExit(err)
+	}
+	if err := flagsFromEnv(fs, map[string]string{"secret": "LC_SHARED_SECRET"}); err != nil {
+		fmt.Fprintln(stderr, "lcsim emulate:", err)
+		return 2
 	}
 	data, err := c.check()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 )
 
 // errUsage reports a bad command line whose explanation was printed already.
@@ -29,6 +30,25 @@ func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "lcsim %s: unexpected argument %q (everything is a flag)\n", fs.Name(), fs.Arg(0))
 		return errUsage
+	}
+	return nil
+}
+
+// flagsFromEnv sets each flag named in env (flag name → environment
+// variable) that the command line did not give to the variable's value.
+// Reading the environment only after parsing keeps values — secrets
+// among them — out of the defaults that -h prints.
+func flagsFromEnv(fs *flag.FlagSet, env map[string]string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, variable := range env {
+		v, ok := os.LookupEnv(variable)
+		if given[name] || !ok || v == "" {
+			continue
+		}
+		if err := fs.Set(name, v); err != nil {
+			return fmt.Errorf("$%s (for -%s): %w", variable, name, err)
+		}
 	}
 	return nil
 }

@@ -24,3 +24,25 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// Help must not print secrets: flag defaults come from the environment
+// only after parsing, so -h shows the variable's name, not its value.
+func TestHelpHidesSecrets(t *testing.T) {
+	t.Setenv("LC_SHARED_SECRET", "topsecret")
+	t.Setenv("LC_JWT", "jwtvalue")
+	for _, cmd := range []string{"send", "emulate", "demo"} {
+		t.Run(cmd, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			run(t.Context(), []string{cmd, "-h"}, nil, &out, &errOut)
+			usage := out.String() + errOut.String()
+			for _, secret := range []string{"topsecret", "jwtvalue"} {
+				if strings.Contains(usage, secret) {
+					t.Errorf("-h printed %q:\n%s", secret, usage)
+				}
+			}
+			if cmd != "demo" && !strings.Contains(usage, "$LC_SHARED_SECRET") {
+				t.Errorf("-h does not name LC_SHARED_SECRET:\n%s", usage)
+			}
+		})
+	}
+}

@@ -34,9 +34,9 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c sendConfig
-	fs.StringVar(&c.oid, "oid", os.Getenv("LC_OID"), "organization id (env LC_OID)")
-	fs.StringVar(&c.jwt, "jwt", os.Getenv("LC_JWT"), "organization JWT sent in the envelope (env LC_JWT)")
-	fs.StringVar(&c.secret, "secret", os.Getenv("LC_SHARED_SECRET"), "shared secret that signs the body (env LC_SHARED_SECRET)")
+	fs.StringVar(&c.oid, "oid", "", "organization id (default $LC_OID)")
+	fs.StringVar(&c.jwt, "jwt", "", "organization JWT sent in the envelope (default $LC_JWT)")
+	fs.StringVar(&c.secret, "secret", "", "shared secret that signs the body (default $LC_SHARED_SECRET)")
 	fs.BoolVar(&c.insecure, "insecure", false, "send without a signature (for services started with WithInsecureNoSecret)")
 	fs.StringVar(&c.data, "data", "", "event data as a JSON object")
 	fs.StringVar(&c.dataFile, "data-file", "", "read event data from this file ('-' for standard input)")
@@ -47,6 +47,10 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	if err := fs.Parse(args); err != nil {
 		return usageExit(err)
+	}
+	if err := flagsFromEnv(fs, map[string]string{"oid": "LC_OID", "jwt": "LC_JWT", "secret": "LC_SHARED_SECRET"}); err != nil {
+		fmt.Fprintln(stderr, "lcsim send:", err)
+		return 2
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()

@@ -86,6 +86,18 @@ func TestSendReadsEnvironment(t *testing.T) {
 	}
 }
 
+// A flag given on the command line wins over its environment variable.
+func TestSendFlagBeatsEnvironment(t *testing.T) {
+	url := echoService(t, "flag-secret")
+	t.Setenv("LC_SHARED_SECRET", "env-secret")
+	t.Setenv("LC_OID", "11111111-2222-3333-4444-555555555555")
+	t.Setenv("LC_JWT", "env-jwt")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"send", "-secret", "flag-secret", url, "request"}, nil, &out, &errOut); code != 0 {
+		t.Errorf("code %d: %s %s", code, out.String(), errOut.String())
+	}
+}
+
 func TestUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), nil, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage") {
