@@ -42,7 +42,16 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&c.dataFile, "data-file", "", "read event data from this file ('-' for standard input)")
 	fs.DurationVar(&c.timeout, "timeout", 600*time.Second, "how long to wait for the answer")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lcsim send [flags] URL ETYPE\n\nSigns one webhook event as the LimaCharlie cloud does and prints the answer.\nETYPE is any event type (install and uninstall stand for org_install and\norg_uninstall). Exits non-zero on a transport failure or success=false.\n\nflags:")
+		fmt.Fprint(stderr, `usage: lcsim send [flags] URL ETYPE
+
+Signs one webhook event as the LimaCharlie cloud does and prints the answer.
+ETYPE is any event type (install and uninstall stand for org_install and
+org_uninstall). Events about an organization need its id and JWT (-oid and
+-jwt, or LC_OID and LC_JWT); health and once_per_* carry neither. Exits
+non-zero on a transport failure or success=false.
+
+flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -127,6 +136,9 @@ func (c *sendConfig) envelope(stdin io.Reader, stderr io.Writer) ([]byte, error)
 	if !service.EventType(c.etype).Global() {
 		if c.oid == "" {
 			return nil, fmt.Errorf("%s events carry an organization: pass -oid or export LC_OID", c.etype)
+		}
+		if c.jwt == "" {
+			return nil, fmt.Errorf("%s events carry the organization's JWT, which the service calls the API with: pass -jwt or export LC_JWT (lcsim emulate prints one)", c.etype)
 		}
 		env["oid"] = c.oid
 		env["jwt"] = c.jwt
