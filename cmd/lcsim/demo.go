@@ -183,6 +183,9 @@ func (d *demoRun) install(ctx context.Context) error {
 	if !resp.Success {
 		return fmt.Errorf("org_install failed: %s", resp.Error)
 	}
+	if resp.Error != "" {
+		d.out.printf("the service answered success, with an error: %s\n", resp.Error)
+	}
 	rules := d.org.Rules()
 	if len(rules) == 0 {
 		return errors.New("org_install succeeded but the service stored no D&R rule")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -251,5 +252,49 @@ func TestEmulateListensOnAddr(t *testing.T) {
 	errOut.Reset()
 	if code := run(t.Context(), []string{"emulate", "-addr", "127.0.0.1:-1", "-exit"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "-addr 127.0.0.1:-1") {
 		t.Errorf("bad -addr: exit %d: %s", code, errOut.String())
+	}
+}
+
+// fakeService answers health with success and every other webhook with
+// answer, without checking signatures.
+func fakeService(t *testing.T, answer string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var env struct {
+			EType string `json:"etype"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&env)
+		w.Header().Set("Content-Type", "application/json")
+		if env.EType == "health" {
+			io.WriteString(w, `{"success":true}`)
+			return
+		}
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+// A response can succeed and still carry an error (the service installed,
+// but could not store its rule): emulate shows the error, as it happens
+// and in the list of exchanges.
+func TestEmulateShowsErrorOfSuccess(t *testing.T) {
+	const msg = "installing D&R rule svc-fake-ex (the service needs dr.set.managed): forbidden"
+	url := fakeService(t, `{"success":true,"error":"`+msg+`"}`)
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"emulate", "-exit", "-install", "-service", url, "-secret", "s"}, nil, &out, &errOut)
+	if code != 0 {
+		t.Errorf("exit code %d, want 0 (the service answered success); stderr: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"! org_install answered: success, with an error: " + msg + "\n",
+		"  org_install  success, with an error: " + msg + "\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out.String())
 	}
 }
