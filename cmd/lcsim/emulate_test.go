@@ -182,17 +182,83 @@ func TestEmulateByHand(t *testing.T) {
 	}
 }
 
-func TestEmulateWaitsForHealth(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 1200*time.Millisecond)
+// runBounded runs lcsim with args and fails the test if it has not
+// returned within limit: the command must not wait forever.
+func runBounded(t *testing.T, limit time.Duration, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"emulate", "-exit", "-install", "-service", "http://127.0.0.1:1/", "-secret", "s"}, nil, &out, &errOut)
-	if code != 1 {
-		t.Errorf("code %d, want 1", code)
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, nil, &out, &errOut) }()
+	select {
+	case code = <-done:
+	case <-time.After(limit):
+		cancel()
+		<-done
+		t.Fatalf("lcsim %s still waiting after %s:\n%s\n%s", args[0], limit, out.String(), errOut.String())
 	}
-	// One line per distinct failure, however many attempts.
-	if n := strings.Count(out.String(), "# not yet"); n != 1 || !strings.Contains(out.String(), "# stopped before the service answered health") {
-		t.Errorf("%d 'not yet' lines:\n%s", n, out.String())
+	return code, out.String(), errOut.String()
+}
+
+// closedPort returns the URL of a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	return url
+}
+
+// A service that never starts: emulate gives up after -wait, with or
+// without -exit, exits 1 and says what to check.
+func TestEmulateGivesUpWaitingForHealth(t *testing.T) {
+	url := closedPort(t)
+	for _, mode := range []string{"-exit", "-quiet"} {
+		t.Run(mode, func(t *testing.T) {
+			code, out, errOut := runBounded(t, 15*time.Second, "emulate", mode, "-install", "-wait", "1200ms", "-service", url, "-secret", "s")
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			if want := "lcsim emulate: no answer from " + url + " within 1.2s: is the service running?"; !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, errOut)
+			}
+			// One line per distinct failure, however many attempts.
+			if n := strings.Count(out, "# not yet"); n != 1 {
+				t.Errorf("%d 'not yet' lines:\n%s", n, out)
+			}
+		})
+	}
+}
+
+// A service that refuses the signature (another secret) will not accept
+// one later: emulate says so at once and exits 1, with or without -exit.
+func TestEmulateRefusedSignature(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"invalid signature"}`, http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/"
+	for _, mode := range []string{"-exit", "-quiet"} {
+		t.Run(mode, func(t *testing.T) {
+			start := time.Now()
+			code, out, errOut := runBounded(t, 15*time.Second, "emulate", mode, "-install", "-service", url, "-secret", "wrong")
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			if want := "lcsim emulate: the service at " + url + " refused the signature (HTTP 401): check that LC_SHARED_SECRET"; !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, errOut)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s to give up on a refused signature", d)
+			}
+			if strings.Contains(out, "# not yet") {
+				t.Errorf("kept trying after a refused signature:\n%s", out)
+			}
+		})
 	}
 }
 
@@ -207,6 +273,7 @@ func TestEmulateFlags(t *testing.T) {
 		{"cloud only", []string{"-exit", "-sensors", "4"}, 0, "#   4  ", ""},
 		{"no sensors", []string{"-sensors", "0"}, 2, "", "between 1 and 1000"},
 		{"negative rows", []string{"-rows", "-1"}, 2, "", "-rows -1"},
+		{"no wait", []string{"-wait", "0s"}, 2, "", "-wait 0s"},
 		{"action without service", []string{"-install"}, 2, "", "give its webhook URL with -service"},
 		{"not a URL", []string{"-service", "ftp://x", "-secret", "s"}, 2, "", "http(s) URL"},
 		{"no secret", []string{"-service", svc, "-install"}, 2, "", "no shared secret"},

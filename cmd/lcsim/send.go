@@ -126,22 +126,38 @@ func (c *sendConfig) envelope(stdin io.Reader, stderr io.Writer) ([]byte, error)
 	if err := json.Unmarshal(raw, &data); err != nil {
 		return nil, fmt.Errorf("event data must be a JSON object: %w", err)
 	}
+	if service.EventType(c.etype).Global() {
+		return newEnvelope(c.etype, "", "", data)
+	}
+	if c.oid == "" {
+		return nil, fmt.Errorf("%s events carry an organization: pass -oid or export LC_OID", c.etype)
+	}
+	if c.jwt == "" {
+		return nil, fmt.Errorf("%s events carry the organization's JWT, which the service calls the API with: pass -jwt or export LC_JWT (lcsim emulate prints one)", c.etype)
+	}
+	return newEnvelope(c.etype, c.oid, c.jwt, data)
+}
+
+// webhookDeadline is how long the cloud gives a service to answer a
+// webhook; the envelope's deadline says so.
+const webhookDeadline = 590 * time.Second
+
+// newEnvelope encodes a webhook body: the protocol version, a fresh mid,
+// the deadline, etype and data, plus oid and jwt when oid is not empty.
+func newEnvelope(etype, oid, jwt string, data map[string]any) ([]byte, error) {
+	if data == nil {
+		data = map[string]any{}
+	}
 	env := map[string]any{
 		"version":  service.ProtocolVersion,
 		"mid":      uuid.NewString(),
-		"deadline": time.Now().Add(590 * time.Second).Unix(),
-		"etype":    c.etype,
+		"deadline": time.Now().Add(webhookDeadline).Unix(),
+		"etype":    etype,
 		"data":     data,
 	}
-	if !service.EventType(c.etype).Global() {
-		if c.oid == "" {
-			return nil, fmt.Errorf("%s events carry an organization: pass -oid or export LC_OID", c.etype)
-		}
-		if c.jwt == "" {
-			return nil, fmt.Errorf("%s events carry the organization's JWT, which the service calls the API with: pass -jwt or export LC_JWT (lcsim emulate prints one)", c.etype)
-		}
-		env["oid"] = c.oid
-		env["jwt"] = c.jwt
+	if oid != "" {
+		env["oid"] = oid
+		env["jwt"] = jwt
 	}
 	return json.Marshal(env)
 }
