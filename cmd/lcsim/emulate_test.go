@@ -12,11 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/lcsvc/lcservice/examples/packages/survey"
-	"github.com/lcsvc/lcservice/interactive"
-	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 const emulateSecret = "emulate-test-secret"
@@ -25,7 +20,7 @@ const emulateSecret = "emulate-test-secret"
 const wait = 10 * time.Second
 
 // emulation is `lcsim emulate` running on its own goroutine, with the
-// package-survey service on a loopback server it reaches by URL.
+// examples/packages binary as the service it drives by URL.
 type emulation struct {
 	out    *transcript
 	stderr *bytes.Buffer
@@ -35,38 +30,39 @@ type emulation struct {
 }
 
 // startEmulation runs emulate with args plus -service and -secret. The
-// service's URL must be in the arguments before the service can exist: it
+// service's URL must be in the arguments before the service can start: it
 // needs LC_API_URL, which emulate prints once the cloud is up. So the test
-// reserves the service's listener first (an unstarted httptest.Server),
-// reads LC_API_URL from emulate's output, then builds and starts the
-// service; emulate keeps trying health until it answers.
+// picks the service's port first, reads LC_API_URL from emulate's output,
+// then starts the service; emulate keeps trying health until it answers.
 func startEmulation(t *testing.T, args ...string) *emulation {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	t.Cleanup(srv.Close)
+	bin := packagesBinary(t)
+	port, err := freeLoopbackPort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
 	pr, pw := io.Pipe()
 	e := &emulation{out: newTranscript(pr), stderr: &bytes.Buffer{}, code: make(chan int, 1), cancel: cancel,
-		url: "http://" + srv.Listener.Addr().String() + "/"}
-	args = append([]string{"emulate", "-service", e.url, "-secret", emulateSecret, "-name", survey.Name}, args...)
+		url: "http://127.0.0.1:" + port + "/"}
+	args = append([]string{"emulate", "-service", e.url, "-secret", emulateSecret, "-name", "package-survey"}, args...)
 	go func() {
 		e.code <- run(ctx, args, nil, pw, e.stderr)
 		pw.Close()
 	}()
 
 	apiURL := strings.TrimPrefix(e.out.waitFor(t, "export LC_API_URL=", wait), "export LC_API_URL=")
-	is, err := survey.New(emulateSecret, survey.Options{
-		TTL:         time.Minute,
-		Service:     []service.Option{service.WithLogOutput(io.Discard, io.Discard)},
-		Interactive: []interactive.Option{interactive.WithClient(tasking.NewClient(tasking.WithBaseURL(apiURL)))},
-	})
+	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=" + emulateSecret, "LC_API_URL=" + apiURL}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = is.Base().Shutdown(context.Background()) })
-	srv.Config.Handler = is.Base()
-	srv.Start()
+	t.Cleanup(func() {
+		svc.stop(wait)
+		if t.Failed() {
+			t.Logf("service output:\n%s", svc.tail.String())
+		}
+	})
 	return e
 }
 
@@ -322,9 +318,9 @@ func TestEmulateListensOnAddr(t *testing.T) {
 	}
 }
 
-// fakeService answers health with success and every other webhook with
+// answeringService answers health with success and every other webhook with
 // answer, without checking signatures.
-func fakeService(t *testing.T, answer string) string {
+func answeringService(t *testing.T, answer string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var env struct {
@@ -347,7 +343,7 @@ func fakeService(t *testing.T, answer string) string {
 // and in the list of exchanges.
 func TestEmulateShowsErrorOfSuccess(t *testing.T) {
 	const msg = "installing D&R rule svc-fake-ex (the service needs dr.set.managed): forbidden"
-	url := fakeService(t, `{"success":true,"error":"`+msg+`"}`)
+	url := answeringService(t, `{"success":true,"error":"`+msg+`"}`)
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"emulate", "-exit", "-install", "-service", url, "-secret", "s"}, nil, &out, &errOut)
 	if code != 0 {

@@ -1,8 +1,8 @@
 // Command lcsim drives LimaCharlie services without a LimaCharlie account.
 //
-//	lcsim send [flags] URL ETYPE   sign and post one webhook, print the answer
-//	lcsim emulate [flags]          run the emulated cloud (REST API + fake sensors)
-//	lcsim demo [flags]             run examples/packages against the emulated cloud
+//	lcsim send [flags] URL ETYPE          sign and post one webhook, print the answer
+//	lcsim emulate [flags]                 run the emulated cloud (REST API + fake sensors)
+//	lcsim demo [flags] -- COMMAND [ARGS]  run a package-survey service against it
 //
 // Run `lcsim <command> -h` for the flags of each.
 package main
@@ -28,7 +28,8 @@ const usage = `usage: lcsim <command> [flags]
 commands:
   send URL ETYPE   sign and post one webhook event, print the service's answer
   emulate          run the emulated LimaCharlie cloud and drive a service by hand
-  demo             run the package-survey example against the emulated cloud
+  demo -- COMMAND  run a package-survey service (e.g. examples/packages)
+                   against the emulated cloud
 
 Run 'lcsim <command> -h' for a command's flags.
 `
