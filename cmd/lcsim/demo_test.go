@@ -188,6 +188,9 @@ func TestFleet(t *testing.T) {
 		if got[i].Hostname != w.host || got[i].Platform != w.plat {
 			t.Errorf("sensor %d = %s %s, want %s %s", i+1, got[i].Hostname, got[i].Platform, w.host, w.plat)
 		}
+		if got[i].Latency < time.Millisecond {
+			t.Errorf("sensor %d answers after %s: its answer's job entry can share a millisecond with the entry before the task", i+1, got[i].Latency)
+		}
 	}
 	if h := fleet(10)[9].Hostname; h != "web-2" {
 		t.Errorf("the tenth sensor is %s, want web-2 (names cycle with a new number)", h)
