@@ -15,7 +15,7 @@ const (
 	errCodeResponder      = 500
 )
 
-// builtin answers one command of PROTOCOL.md §5.
+// builtin answers one sensor command (os_packages, file_hash, …).
 type builtin func(s *Sensor, cmd Command) []Event
 
 // builtinFor returns the built-in answer of the command named name.
@@ -65,7 +65,8 @@ func BuiltinCommands() []string {
 }
 
 // BuiltinAnswer returns the events a fake sensor answers cmd with when no
-// Responder overrides it: the reply events of PROTOCOL.md §5, or a RECEIPT
+// Responder overrides it: the command's reply events (OS_PACKAGES_REP for
+// os_packages, …) with LimaCharlie's field names, or a RECEIPT
 // with a non-zero ERROR for an unknown command or unusable arguments. A
 // Responder can call it to alter or extend the built-in answer.
 func BuiltinAnswer(s *Sensor, cmd Command) []Event {

@@ -62,8 +62,8 @@ func newSensors(t *testing.T) map[Platform]*Sensor {
 	}
 }
 
-// TestBuiltinAnswerFields checks every command of PROTOCOL.md §5 answers
-// its reply event with the documented field names, on every platform.
+// TestBuiltinAnswerFields checks every built-in command answers its reply
+// event with LimaCharlie's field names, on every platform.
 func TestBuiltinAnswerFields(t *testing.T) {
 	for plat, s := range newSensors(t) {
 		t.Run(plat.String(), func(t *testing.T) {

@@ -14,8 +14,8 @@ type Command struct {
 	Line string   // the command line as sent
 }
 
-// ParseCommand splits a command line like a shell does, as PROTOCOL.md §5
-// describes: words are separated by white space, single or double quotes
+// ParseCommand splits a command line like a shell does, as sensors do:
+// words are separated by white space, single or double quotes
 // group a word (and may make an empty one), and a backslash escapes only a
 // quote character — any other backslash is kept, so Windows paths need no
 // doubling. An empty line or an unterminated quote is an error.

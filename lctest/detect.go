@@ -17,7 +17,7 @@ type matcher interface {
 }
 
 // compileDetect compiles the detect part of a D&R rule. It supports the
-// operators of PROTOCOL.md §6: and, or, is, starts with, ends with,
+// operators services use in their rules: and, or, is, starts with, ends with,
 // contains, exists and matches, each with "not" and "case sensitive".
 // "event" (one event type) or "events" (a list) on the top-level node
 // limit the rule to those event types, as LimaCharlie rules commonly do.

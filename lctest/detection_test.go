@@ -89,7 +89,7 @@ func TestDetectionContent(t *testing.T) {
 		t.Errorf("user detection = %+v", user)
 	}
 
-	// The webhook data is the detection of PROTOCOL.md §4.
+	// The webhook data is the detection itself: cat, detect, routing, …
 	envs := f.envelopes("detection")
 	if len(envs) != 2 {
 		t.Fatalf("%d detection webhooks", len(envs))

@@ -28,8 +28,8 @@
 //
 // # The REST API
 //
-// The server speaks the wire protocol only (PROTOCOL.md §5 and §6), so a
-// client is tested exactly as it will run:
+// The server speaks LimaCharlie's wire protocol only — the task endpoint
+// and the D&R rule APIs — so a client is tested exactly as it will run:
 //
 //   - POST /v1/{sid}: form tasks (repeatable) and investigation_id;
 //     header X-Idempotent-Key makes a repeated call a no-op. 200 {}.
@@ -47,9 +47,10 @@
 // # Sensors
 //
 // A fake sensor has a hostname, platform, architecture, tags, an online
-// flag and a latency before its answers. Every command of PROTOCOL.md §5
-// has a built-in answer with the documented field names, derived from the
-// hostname and platform so that runs repeat exactly; see BuiltinAnswer.
+// flag and a latency before its answers. Every sensor command services
+// use (os_packages, os_processes, file_hash, …) has a built-in answer
+// with LimaCharlie's field names, derived from the hostname and platform
+// so that runs repeat exactly; see BuiltinAnswer.
 // The fake host is coherent: file_hash of a process's FILE_PATH is that
 // process's HASH, two processes run from a user's download or temporary
 // directory, yara_scan hits exactly those, and os_kill_process removes a
@@ -64,7 +65,7 @@
 //
 // # Rules
 //
-// The evaluator implements the operators of PROTOCOL.md §6: and, or, is,
+// The evaluator implements the operators services use in rules: and, or, is,
 // starts with, ends with, contains, exists, matches (Go regexp, in "re"
 // or "value"), each with "not: true" and "case sensitive: false"; paths
 // are slash-separated from the event root and "?" matches any element of
@@ -75,13 +76,14 @@
 //
 // # Webhooks
 //
-// Webhooks carry the envelope of PROTOCOL.md §1 (version 1, oid, a fresh
-// mid, deadline now+590 s, the organization's jwt, etype, data), signed in
-// the lc-svc-sig header. A response with retry=true is delivered again
-// with the same mid, at most DefaultMaxRedeliveries more times unless
-// WithMaxRedeliveries says otherwise. Every attempt is kept (Service.Exchanges), jobs are
-// merged by ID across responses (Service.Job, Service.Jobs) and the
-// detections sent are kept decoded (Service.Detections).
+// A webhook's body is a JSON envelope (version 1, oid, a fresh mid,
+// deadline now+590 s, the organization's jwt, etype, data), signed in the
+// lc-svc-sig header. A response with retry=true is delivered again with
+// the same mid, at most DefaultMaxRedeliveries more times unless
+// WithMaxRedeliveries says otherwise. Every attempt is kept
+// (Service.Exchanges), jobs are merged by ID across responses
+// (Service.Job, Service.Jobs) and the detections sent are kept decoded
+// (Service.Detections).
 //
 // # Job order
 //

@@ -18,7 +18,7 @@ const ProtocolVersion = 1
 // deadline says.
 const webhookDeadline = 590 * time.Second
 
-// envelope is the JSON body of a webhook (PROTOCOL.md §1).
+// envelope is the JSON body of a webhook.
 type envelope struct {
 	Version  int             `json:"version"`
 	OID      string          `json:"oid,omitempty"`

@@ -18,7 +18,9 @@ func Receipt(code int, msg string) Event {
 	return Event{Type: "RECEIPT", Payload: map[string]any{"ERROR": code, "ERROR_MESSAGE": msg}}
 }
 
-// Routing is the routing of a sensor event (PROTOCOL.md §4).
+// Routing is the routing block of a sensor event: which organization,
+// sensor and host it comes from, its event type, time and id, and the
+// investigation_id of the task it answers.
 type Routing struct {
 	OID             string   `json:"oid"`
 	SID             string   `json:"sid"`
@@ -48,7 +50,7 @@ type SensorEvent struct {
 // Time returns the event's time.
 func (e SensorEvent) Time() time.Time { return time.UnixMilli(e.Routing.EventTime) }
 
-// Detection is what a D&R report action makes of an event (PROTOCOL.md §4);
+// Detection is what a D&R report action makes of an event;
 // for etype detection it is the webhook's data.
 type Detection struct {
 	Cat        string         `json:"cat"`

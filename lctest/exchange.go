@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Response is a service's answer to a webhook (PROTOCOL.md §2).
+// Response is a service's answer to a webhook: the JSON object
+// {success, retry, error, data, jobs} in an HTTP 200.
 type Response struct {
 	Success bool
 	Retry   bool

@@ -169,8 +169,9 @@ func boolText(b bool) string {
 	return "false"
 }
 
-// replicantDetect and replicantRespond are the replicant rule of
-// PROTOCOL.md §6 for service "svc".
+// replicantDetect and replicantRespond are the replicant rule for service
+// "svc": report every event whose investigation_id starts with svc-svc-ex/,
+// but the CLOUD_NOTIFICATION receipts.
 const (
 	replicantDetect = `{"op":"and","rules":[
 		{"op":"starts with","path":"routing/investigation_id","value":"svc-svc-ex/"},

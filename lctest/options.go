@@ -6,7 +6,7 @@ import "net"
 type Option func(*Cloud)
 
 // OfflineMode is how the cloud answers a task sent to an offline sensor.
-// LimaCharlie does not document it (PROTOCOL.md §8), so both behaviours
+// LimaCharlie does not document it, so both behaviours
 // are available and a client must cope with either.
 type OfflineMode int
 

@@ -2,8 +2,8 @@ package lctest
 
 import "fmt"
 
-// Platform is a sensor's operating system, as the plat routing field
-// carries it (PROTOCOL.md §4).
+// Platform is a sensor's operating system, as the plat field of an
+// event's routing carries it.
 type Platform uint32
 
 // Platforms the built-in answers know.

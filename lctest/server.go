@@ -11,8 +11,9 @@ import (
 // maxRequestBody bounds an API request body; rules are the largest.
 const maxRequestBody = 8 << 20
 
-// routes is the REST API: tasking (PROTOCOL.md §5) and the two D&R rule
-// APIs (§6), all behind bearer-JWT authentication.
+// routes is the REST API: the task endpoint POST /v1/{sid} (form fields
+// tasks and investigation_id) and the two D&R rule APIs (Hive and legacy),
+// all behind bearer-JWT authentication.
 func (c *Cloud) routes() http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -174,6 +174,9 @@ func (n *narrator) responseLines(a lctest.Activity) []string {
 		out = append(out, fmt.Sprintf("✗ %s answered: failed, retry asked: %s", a.What, resp.Error))
 	case !resp.Success:
 		out = append(out, fmt.Sprintf("✗ %s answered: failed: %s", a.What, resp.Error))
+	case resp.Error != "":
+		// Success with an error: done, but not all of it (a rule not stored).
+		out = append(out, fmt.Sprintf("! %s answered: success, with an error: %s", a.What, resp.Error))
 	case n.verbose:
 		out = append(out, fmt.Sprintf("« %s answered: success", a.What))
 	}

@@ -1,69 +1,92 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/lcsvc/lcservice/examples/packages/survey"
-	"github.com/lcsvc/lcservice/interactive"
-	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
-	"github.com/lcsvc/lcservice/service"
 )
 
-// demoSettle bounds each wait of the demo beyond the survey TTL: for the
-// cloud to settle, and for the offline sensors' timeouts to be reported.
+// demoSettle bounds each wait of the demo once the service runs: for a
+// webhook's answer, for the cloud to settle, and beyond the survey TTL for
+// the offline sensors' timeouts to be reported.
 const demoSettle = 30 * time.Second
+
+// tickEvery is how often the demo ticks while it waits for timed-out
+// surveys to be reported.
+const tickEvery = 250 * time.Millisecond
 
 // demoConfig is what `lcsim demo` was asked to do.
 type demoConfig struct {
+	command          []string // the service to run, and its arguments
+	name             string
 	sensors, offline int
 	rows             int
 	ttl              time.Duration
-	quiet            bool
+	wait, grace      time.Duration
+	verbose, quiet   bool
 }
+
+const demoUsage = `usage: lcsim demo [flags] -- COMMAND [ARGS...]
+
+Runs a package-survey service against the emulated LimaCharlie cloud.
+COMMAND is the service, e.g. the examples/packages binary (make demo builds
+it): lcsim starts it, installs it in an organization, asks it to survey
+every sensor, shows the answers as they arrive, then each job's narrative
+and package table and a summary. Exits 1 if a survey that should have
+succeeded did not.
+
+COMMAND runs with lcsim's environment plus:
+  PORT=<a free port>          where it serves webhooks (/) and GET /healthz;
+                              lcsim connects to it on 127.0.0.1
+  LC_SHARED_SECRET=<random>   the secret webhooks are signed with
+  LC_API_URL=<the cloud>      the REST API it tasks sensors through
+  SURVEY_TTL=<-ttl>           how long a sensor has to answer, e.g. 2s
+lcsim waits up to -wait for GET http://127.0.0.1:PORT/healthz to answer 200,
+then registers it. When the demo ends, or fails, COMMAND gets SIGTERM, and
+SIGKILL after -grace. Its output is discarded unless -v.
+
+flags:
+`
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c demoConfig
+	fs.StringVar(&c.name, "name", "package-survey", "the service's name, as registered with the cloud")
 	fs.IntVar(&c.sensors, "sensors", 4, "number of fake sensors (Linux, Windows and macOS in turn)")
 	fs.IntVar(&c.offline, "offline", 1, "how many of them (the last ones) are offline, to show the timeout path")
 	fs.IntVar(&c.rows, "rows", 8, "table rows shown per job (0: all)")
-	fs.DurationVar(&c.ttl, "ttl", 2*time.Second, "how long a sensor has to answer before its survey times out")
+	fs.DurationVar(&c.ttl, "ttl", 2*time.Second, "how long a sensor has to answer before its survey times out (passed as SURVEY_TTL)")
+	fs.DurationVar(&c.wait, "wait", 30*time.Second, "how long the service has to start answering GET /healthz")
+	fs.DurationVar(&c.grace, "grace", 5*time.Second, "how long the service has to exit after SIGTERM before it is killed")
+	fs.BoolVar(&c.verbose, "v", false, "copy the service's output to standard error")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print progress as answers arrive")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: lcsim demo [flags]
-
-Runs the package-survey example (examples/packages) on a loopback HTTP port
-against the emulated LimaCharlie cloud: installs it in an organization,
-asks it to survey every sensor, shows the answers as they arrive, then each
-job's narrative and package table, a summary and the interactive layer's
-counters. Exits 1 if a survey that should have succeeded did not.
-
-flags:
-`)
+		fmt.Fprint(stderr, demoUsage)
 		fs.PrintDefaults()
 	}
-	if !parseFlagsOnly(fs, args, stderr) {
-		return 2
+	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
 	}
+	c.command = fs.Args()
 	if err := c.check(); err != nil {
 		fmt.Fprintln(stderr, "lcsim demo:", err)
 		return 2
 	}
 	if err := demo(ctx, c, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "lcsim demo:", err)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "lcsim demo: interrupted; the service was stopped")
+		} else {
+			fmt.Fprintln(stderr, "lcsim demo:", err)
+		}
 		return 1
 	}
 	return 0
@@ -71,6 +94,8 @@ flags:
 
 func (c *demoConfig) check() error {
 	switch {
+	case c.name == "":
+		return errors.New("-name is empty: give the service's name")
 	case c.sensors < 1 || c.sensors > 100:
 		return fmt.Errorf("-sensors %d: give between 1 and 100", c.sensors)
 	case c.offline < 0 || c.offline > c.sensors:
@@ -79,6 +104,12 @@ func (c *demoConfig) check() error {
 		return fmt.Errorf("-rows %d: give 0 (all) or more", c.rows)
 	case c.ttl <= 0:
 		return fmt.Errorf("-ttl %s: give a positive duration, e.g. 2s", c.ttl)
+	case c.wait <= 0:
+		return fmt.Errorf("-wait %s: give a positive duration, e.g. 30s", c.wait)
+	case c.grace <= 0:
+		return fmt.Errorf("-grace %s: give a positive duration, e.g. 5s", c.grace)
+	case len(c.command) == 0:
+		return errors.New("no service to run: give its command after --, e.g. lcsim demo -- bin/packages (make demo builds it)")
 	}
 	return nil
 }
@@ -90,42 +121,20 @@ type demoRun struct {
 	book    *sensorBook
 	cloud   *lctest.Cloud
 	org     *lctest.Org
-	is      *interactive.Service
+	child   *child
 	svc     *lctest.Service
 	sensors []*lctest.Sensor
 	jobIDs  map[string]string // sid → id of the job surveying it
+	// lastOffline is when the last offline sensor's survey was asked
+	// for: its timeout fires a TTL later.
+	lastOffline time.Time
 }
 
-// demo runs the whole demo; the error says which survey went wrong.
-func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
+// demo runs the whole demo; the error says which step or survey went wrong.
+func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err error) {
 	d := &demoRun{cfg: c, out: &console{w: stdout}, book: newSensorBook(), jobIDs: map[string]string{}}
 	d.cloud = lctest.NewCloud(lctest.WithObserver(newNarrator(d.out, d.book, false, c.quiet, "  ", c.rows).observe))
 	defer d.cloud.Close()
-
-	// The service, as examples/packages builds it, on a real loopback server.
-	secret := rand.Text()
-	is, err := survey.New(secret, survey.Options{
-		TTL:         c.ttl,
-		Interactive: []interactive.Option{interactive.WithAPIURL(d.cloud.URL()), interactive.WithServiceOptions(service.WithLogOutput(io.Discard, stderr))},
-	})
-	if err != nil {
-		return fmt.Errorf("building the survey service: %w", err)
-	}
-	d.is = is
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listening on loopback: %w", err)
-	}
-	serveCtx, stopServing := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- is.Serve(serveCtx, ln) }()
-	defer func() {
-		d.cloud.Close() // no webhook in flight while the server drains
-		stopServing()
-		<-served
-	}()
-	serviceURL := "http://" + ln.Addr().String() + "/"
-
 	d.org = d.cloud.NewOrg("demo")
 	for i, cfg := range fleet(c.sensors) {
 		cfg.Offline = i >= c.sensors-c.offline
@@ -133,13 +142,40 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
 		d.book.add(s)
 		d.sensors = append(d.sensors, s)
 	}
-	d.printSetup(serviceURL)
 
-	d.svc, err = d.cloud.Register(ctx, lctest.ServiceConfig{Name: survey.Name, Secret: secret, URL: serviceURL})
+	// The service, as its own process: the environment is the contract.
+	port, err := freeLoopbackPort()
 	if err != nil {
 		return err
 	}
-	d.out.printf("registered: health answered, subscribes to %s\n", listOrNone(d.svc.Subscriptions()))
+	secret := rand.Text()
+	childOut := io.Discard
+	if c.verbose {
+		childOut = stderr
+	}
+	d.child, err = startChild(c.command, []string{
+		"PORT=" + port,
+		"LC_SHARED_SECRET=" + secret,
+		"LC_API_URL=" + d.cloud.URL(),
+		"SURVEY_TTL=" + c.ttl.String(),
+	}, childOut)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		var told *childExitError
+		if err != nil && d.child.exited() && !errors.As(err, &told) {
+			err = fmt.Errorf("%w\nthe service had stopped: %s", err, d.child.exitReport())
+		}
+		d.cloud.Close() // no webhook in flight while the service stops
+		d.child.stop(c.grace)
+	}()
+	serviceURL := "http://127.0.0.1:" + port + "/"
+	d.printSetup(serviceURL)
+
+	if err := d.register(ctx, serviceURL, secret); err != nil {
+		return err
+	}
 	if err := d.install(ctx); err != nil {
 		return err
 	}
@@ -154,9 +190,10 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
 
 func (d *demoRun) printSetup(serviceURL string) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "lcsim demo: the package-survey service against an emulated LimaCharlie cloud\n\n")
+	fmt.Fprintf(&b, "lcsim demo: the %s service against an emulated LimaCharlie cloud\n\n", d.cfg.name)
 	fmt.Fprintf(&b, "cloud API  %s\n", d.cloud.URL())
-	fmt.Fprintf(&b, "service    %s at %s (sensors get %s to answer)\n", survey.Name, serviceURL, d.cfg.ttl)
+	fmt.Fprintf(&b, "service    %s (pid %d) on %s (SURVEY_TTL=%s: sensors get %s to answer)\n",
+		strings.Join(d.cfg.command, " "), d.child.pid(), serviceURL, d.cfg.ttl, d.cfg.ttl)
 	fmt.Fprintf(&b, "org        %s (%s)\n", d.org.Name, d.org.OID)
 	fmt.Fprintf(&b, "sensors:\n")
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
@@ -171,15 +208,49 @@ func (d *demoRun) printSetup(serviceURL string) {
 	d.out.write(b.String())
 }
 
+// register waits for the service to start, checks that it accepts the
+// secret it was given, and registers it with the cloud.
+func (d *demoRun) register(ctx context.Context, serviceURL, secret string) error {
+	if err := d.child.waitReady(ctx, serviceURL+"healthz", d.cfg.wait); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, demoSettle)
+	defer cancel()
+	if err := postHealth(ctx, serviceURL, secret); refusedSignature(err) {
+		return errors.New("the service refused the signature (HTTP 401): it must verify webhooks with the secret lcsim passes in LC_SHARED_SECRET")
+	}
+	svc, err := d.cloud.Register(ctx, lctest.ServiceConfig{Name: d.cfg.name, Secret: secret, URL: serviceURL})
+	if err != nil {
+		return fmt.Errorf("registering the service with the emulated cloud: %w", err)
+	}
+	d.svc = svc
+	d.out.printf("registered: health answered, subscribes to %s\n", listOrNone(svc.Subscriptions()))
+	return nil
+}
+
+// deliver sends one webhook with do, bounding the wait for its answer.
+func (d *demoRun) deliver(ctx context.Context, etype string, do func(context.Context) (lctest.Response, error)) (lctest.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, demoSettle)
+	defer cancel()
+	resp, err := do(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return resp, fmt.Errorf("the service did not answer the %s webhook within %s", etype, demoSettle)
+	}
+	return resp, err
+}
+
 // install sends org_install and shows the rule the service stored.
 func (d *demoRun) install(ctx context.Context) error {
 	d.out.printf("\n== installing the service in %q\n", d.org.Name)
-	resp, err := d.svc.Install(ctx, d.org)
+	resp, err := d.deliver(ctx, "org_install", func(ctx context.Context) (lctest.Response, error) { return d.svc.Install(ctx, d.org) })
 	if err != nil {
 		return err
 	}
 	if !resp.Success {
 		return fmt.Errorf("org_install failed: %s", resp.Error)
+	}
+	if resp.Error != "" {
+		d.out.printf("the service answered success, with an error: %s\n", resp.Error)
 	}
 	rules := d.org.Rules()
 	if len(rules) == 0 {
@@ -206,7 +277,9 @@ func (d *demoRun) surveyAll(ctx context.Context) error {
 	d.out.printf("\n== asking for a package survey of each sensor, one request each\n")
 	for _, s := range d.sensors {
 		d.out.printf("request: survey %s\n", d.book.label(s.SID))
-		resp, err := d.svc.Request(ctx, d.org, map[string]any{"sid": s.SID})
+		resp, err := d.deliver(ctx, "request", func(ctx context.Context) (lctest.Response, error) {
+			return d.svc.Request(ctx, d.org, map[string]any{"sid": s.SID})
+		})
 		switch {
 		case err != nil:
 			d.out.printf("  ✗ %v\n", err)
@@ -214,6 +287,9 @@ func (d *demoRun) surveyAll(ctx context.Context) error {
 			d.out.printf("  ✗ refused: %s\n", resp.Error)
 		default:
 			d.jobIDs[s.SID] = resp.Jobs[0].ID
+			if !s.Online() {
+				d.lastOffline = time.Now()
+			}
 		}
 		if err := d.settle(ctx); err != nil {
 			return err
@@ -227,14 +303,16 @@ func (d *demoRun) settle(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, demoSettle)
 	defer cancel()
 	if err := d.cloud.WaitIdle(ctx); err != nil {
-		return fmt.Errorf("the cloud did not settle: %w", err)
+		return fmt.Errorf("the cloud was still busy after %s: %w", demoSettle, err)
 	}
 	return nil
 }
 
 // flushTimeouts waits for the offline sensors' surveys to time out, then
 // sends the hourly tick: a timeout has no webhook of its own to answer, so
-// its job update rides the next response to the organization.
+// its job update rides the next response to the organization. The service
+// runs apart, so the demo cannot see a timeout fire: it ticks until the
+// jobs are closed.
 func (d *demoRun) flushTimeouts(ctx context.Context) error {
 	var waiting []string
 	for _, s := range d.sensors {
@@ -246,25 +324,22 @@ func (d *demoRun) flushTimeouts(ctx context.Context) error {
 		return nil
 	}
 	d.out.printf("\n== waiting %s for %s to time out\n", d.cfg.ttl, plural(len(waiting), "offline sensor"))
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.ttl+demoSettle)
+	limit := d.cfg.ttl + demoSettle
+	ctx, cancel := context.WithDeadline(ctx, d.lastOffline.Add(limit))
 	defer cancel()
-	poll := time.NewTicker(20 * time.Millisecond)
-	defer poll.Stop()
-	for d.is.Stats().TimedOut < int64(len(waiting)) {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%d of %d surveys of offline sensors never timed out", int64(len(waiting))-d.is.Stats().TimedOut, len(waiting))
-		case <-poll.C:
-		}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(d.lastOffline.Add(d.cfg.ttl))):
 	}
 	d.out.printf("== org_per_1h tick: carries the timed-out jobs' updates (and re-stores the rule)\n")
-	// The timeout handler queues its update just after the counter moves,
-	// so a tick can come too early by a hair: tick until the jobs close.
+	poll := time.NewTicker(tickEvery)
+	defer poll.Stop()
 	for {
-		if _, err := d.svc.Tick(ctx, d.org, "org_per_1h"); err != nil {
+		if _, err := d.svc.Tick(ctx, d.org, "org_per_1h"); err != nil && ctx.Err() == nil {
 			return err
 		}
-		if err := d.cloud.WaitIdle(ctx); err != nil {
+		if err := d.cloud.WaitIdle(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
 		if d.allClosed(waiting) {
@@ -272,7 +347,10 @@ func (d *demoRun) flushTimeouts(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return errors.New("the timed-out surveys' jobs were never closed")
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("the surveys of offline sensors were not closed within %s: does the service read SURVEY_TTL?", limit)
+			}
+			return ctx.Err()
 		case <-poll.C:
 		}
 	}
@@ -285,100 +363,4 @@ func (d *demoRun) allClosed(ids []string) bool {
 		}
 	}
 	return true
-}
-
-// report prints each job, the summary and the counters, and says which
-// surveys did not go as they should.
-func (d *demoRun) report() error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n== jobs\n")
-	var failed []string
-	answered, packages, timedOut := 0, 0, 0
-	for _, s := range d.sensors {
-		var j jobs.Wire
-		id, found := d.jobIDs[s.SID]
-		if found {
-			var merged lctest.Job
-			merged, found = d.svc.Job(id)
-			j = wireJob(merged)
-		}
-		if found {
-			renderJob(&b, j, d.book, d.cfg.rows)
-			b.WriteByte('\n')
-		}
-		o := judgeSurvey(s.Online(), j, found)
-		switch {
-		case o.failure != "":
-			failed = append(failed, s.Hostname()+": "+o.failure)
-		case o.timedOut:
-			timedOut++
-		default:
-			answered++
-			packages += o.packages
-		}
-	}
-	fmt.Fprintf(&b, "summary: %s surveyed: %d answered with %s in all, %d timed out",
-		plural(len(d.sensors), "sensor"), answered, plural(packages, "package"), timedOut)
-	if len(failed) > 0 {
-		fmt.Fprintf(&b, ", %d failed", len(failed))
-	}
-	b.WriteByte('\n')
-	st := d.is.Stats()
-	fmt.Fprintf(&b, "interactive stats: tasked %d, task errors %d, routed to closures %d, to named handlers %d, orphans %d, refused %d, expired %d, timed out %d, evicted %d, rule errors %d; still pending %d\n",
-		st.Tasked, st.TaskErrors, st.RoutedClosure, st.RoutedNamed, st.Orphans, st.Refused, st.Expired, st.TimedOut, st.Evicted, st.RuleErrors, st.Pending.Pending)
-	d.out.write(b.String())
-	if len(failed) > 0 {
-		return fmt.Errorf("%s went wrong: %s", plural(len(failed), "survey"), strings.Join(failed, "; "))
-	}
-	return nil
-}
-
-// surveyOutcome is how one sensor's survey ended: answered with a number
-// of packages, timed out, or a failure saying what went wrong.
-type surveyOutcome struct {
-	packages int
-	timedOut bool
-	failure  string
-}
-
-// judgeSurvey says whether a survey went as it should: an online sensor's
-// job closes with a package table, an offline sensor's closes on an
-// important timeout entry. found is false when the sensor has no job.
-func judgeSurvey(online bool, j jobs.Wire, found bool) surveyOutcome {
-	tables := jobTables(j)
-	switch {
-	case !found:
-		return surveyOutcome{failure: "the request got no job"}
-	case !online && j.End != 0 && hasImportant(j):
-		return surveyOutcome{timedOut: true}
-	case !online:
-		return surveyOutcome{failure: "offline, but its job did not end in a timeout"}
-	case j.End == 0:
-		return surveyOutcome{failure: "its job was never closed"}
-	case len(tables) == 0 || len(tables[0].Rows) == 0:
-		return surveyOutcome{failure: "its job closed without a package table"}
-	}
-	return surveyOutcome{packages: len(tables[0].Rows)}
-}
-
-func hasImportant(j jobs.Wire) bool {
-	for _, e := range j.Hist {
-		if e.Important {
-			return true
-		}
-	}
-	return false
-}
-
-// indentJSON renders raw JSON indented, keeping its key order, for a block
-// that starts mid-line.
-func indentJSON(raw json.RawMessage, prefix string) string {
-	if len(raw) == 0 {
-		return "(none)"
-	}
-	var b bytes.Buffer
-	if json.Indent(&b, raw, prefix, "  ") != nil {
-		return string(raw)
-	}
-	return b.String()
 }

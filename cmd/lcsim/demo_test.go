@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
@@ -56,16 +59,18 @@ func fleetPackages(t *testing.T, n int) map[string][][2]string {
 
 func TestDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(t.Context(), []string{"demo", "-ttl", "1s", "-rows", "3"}, nil, &out, &errOut)
+	code := run(t.Context(), []string{"demo", "-ttl", "1s", "-rows", "3", "--", packagesBinary(t)}, nil, &out, &errOut)
 	text := out.String()
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr: %s\n%s", code, errOut.String(), text)
 	}
 	want := []string{
+		`(?m)^service    \S+ \(pid \d+\) on http://127\.0\.0\.1:\d+/ \(SURVEY_TTL=1s: sensors get 1s to answer\)$`,
+		`(?m)^registered: health answered, subscribes to __svc-package-survey-ex$`,
 		`(?m)^rule stored: managed/svc-package-survey-ex \(enabled\)$`,
 		`(?m)^  → task os_packages to db-1 \(linux\) — offline, it will not answer$`,
 		`(?m)^job [0-9a-f-]{36}  db-1 \(linux\)  closed\n  cause: package survey requested\n  - asking the sensor for its installed packages\n  ! sensor [0-9a-f-]{36} did not answer within 1s; survey failed$`,
-		`(?m)^interactive stats: tasked 4, .* timed out 1, `,
+		`(?m)^the cloud saw: 4 tasks sent, 3 detections delivered to the service, \d+ webhooks answered \(1 health, 1 org_install, 4 request, 3 detection, \d+ org_per_1h\)$`,
 	}
 	total := 0
 	for host, pkgs := range fleetPackages(t, 3) {
@@ -92,7 +97,7 @@ func TestDemo(t *testing.T) {
 
 func TestDemoQuiet(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(t.Context(), []string{"demo", "-quiet", "-sensors", "2", "-offline", "0", "-rows", "0"}, nil, &out, &errOut)
+	code := run(t.Context(), []string{"demo", "-quiet", "-sensors", "2", "-offline", "0", "-rows", "0", packagesBinary(t)}, nil, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit code %d; stderr: %s\n%s", code, errOut.String(), out.String())
 	}
@@ -118,7 +123,11 @@ func TestDemoFlags(t *testing.T) {
 		{[]string{"-offline", "-1"}, "-offline -1"},
 		{[]string{"-rows", "-2"}, "-rows -2"},
 		{[]string{"-ttl", "0s"}, "-ttl 0s"},
-		{[]string{"now"}, `unexpected argument "now"`},
+		{[]string{"-wait", "0s"}, "-wait 0s"},
+		{[]string{"-grace", "-1s"}, "-grace -1s"},
+		{[]string{"-name", ""}, "-name is empty"},
+		{[]string{}, "no service to run: give its command after --"},
+		{[]string{"--"}, "no service to run: give its command after --"},
 		{[]string{"-bogus"}, "flag provided but not defined"},
 	}
 	for _, c := range cases {
@@ -179,11 +188,80 @@ func TestFleet(t *testing.T) {
 		if got[i].Hostname != w.host || got[i].Platform != w.plat {
 			t.Errorf("sensor %d = %s %s, want %s %s", i+1, got[i].Hostname, got[i].Platform, w.host, w.plat)
 		}
+		if got[i].Latency < time.Millisecond {
+			t.Errorf("sensor %d answers after %s: its answer's job entry can share a millisecond with the entry before the task", i+1, got[i].Latency)
+		}
 	}
 	if h := fleet(10)[9].Hostname; h != "web-2" {
 		t.Errorf("the tenth sensor is %s, want web-2 (names cycle with a new number)", h)
 	}
 	if len(fleet(0)) != 0 || len(fleet(-1)) != 0 {
 		t.Error("fleet of no sensors is not empty")
+	}
+}
+
+// fakeDemo runs the demo with the test binary as a service misbehaving as
+// mode says (see fakeService). It returns the exit code, the output and
+// the file the fake services wrote their process ids to.
+func fakeDemo(t *testing.T, mode string, args ...string) (code int, stdout, stderr, pids string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids = filepath.Join(t.TempDir(), "pids")
+	t.Setenv(fakeServiceEnv, mode)
+	t.Setenv(fakePIDsEnv, pids)
+	args = append(append([]string{"demo", "-sensors", "1", "-offline", "0"}, args...), "--", self)
+	code, stdout, stderr = runBounded(t, 30*time.Second, args...)
+	return code, stdout, stderr, pids
+}
+
+func TestDemoServiceExitsAtStart(t *testing.T) {
+	for _, verbose := range []bool{false, true} {
+		t.Run(fmt.Sprint("verbose=", verbose), func(t *testing.T) {
+			var args []string
+			if verbose {
+				args = append(args, "-v")
+			}
+			code, _, stderr, _ := fakeDemo(t, "exit", args...)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			re := regexp.MustCompile(`lcsim demo: \S+ exited before answering GET http://127\.0\.0\.1:\d+/healthz: exit status 3; its last output:\nfake service: giving up at once\n`)
+			if !re.MatchString(stderr) {
+				t.Errorf("stderr does not match %s:\n%s", re, stderr)
+			}
+			// -v copies the service's output as it comes; without it, only
+			// the report shows it.
+			want := 1
+			if verbose {
+				want = 2
+			}
+			if n := strings.Count(stderr, "fake service: giving up at once"); n != want {
+				t.Errorf("the service's line is on stderr %d times, want %d:\n%s", n, want, stderr)
+			}
+		})
+	}
+}
+
+func TestDemoServiceNeverListens(t *testing.T) {
+	code, _, stderr, _ := fakeDemo(t, "sleep", "-wait", "1s", "-grace", "1s")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	re := regexp.MustCompile(`lcsim demo: no answer from http://127\.0\.0\.1:\d+/healthz within 1s: is \S+ a service that listens on \$PORT\? \(last error: .*connection refused\)`)
+	if !re.MatchString(stderr) {
+		t.Errorf("stderr does not match %s:\n%s", re, stderr)
+	}
+}
+
+func TestDemoServiceRefusesSignature(t *testing.T) {
+	code, _, stderr, _ := fakeDemo(t, "unauthorized")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if want := "lcsim demo: the service refused the signature (HTTP 401): it must verify webhooks with the secret lcsim passes in LC_SHARED_SECRET\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }

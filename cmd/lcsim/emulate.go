@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -20,12 +19,12 @@ import (
 	"github.com/lcsvc/lcservice/service"
 )
 
-// Waits of `lcsim emulate`: between health attempts while the service
-// starts, per health attempt, and for the cloud to settle after the actions.
+// Waits of `lcsim emulate` after health: for the answer to one action's
+// webhook (the cloud's deadline, and a little more), and for the cloud to
+// settle after each action.
 const (
-	healthRetryEvery = 500 * time.Millisecond
-	healthAttempt    = 10 * time.Second
-	settleTimeout    = 2 * time.Minute
+	webhookTimeout = webhookDeadline + 10*time.Second
+	settleTimeout  = 2 * time.Minute
 )
 
 // emulateConfig is what `lcsim emulate` was asked to do.
@@ -40,6 +39,7 @@ type emulateConfig struct {
 	requestSensor int
 	tick          string
 	rows          int
+	wait          time.Duration
 	exit, quiet   bool
 }
 
@@ -50,7 +50,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "address of the REST API (port 0: any free port); printed as LC_API_URL")
 	fs.IntVar(&c.sensors, "sensors", 3, "number of fake sensors (Linux, Windows and macOS in turn)")
 	fs.StringVar(&c.serviceURL, "service", "", "the service's webhook URL, e.g. http://127.0.0.1:8080/")
-	fs.StringVar(&c.secret, "secret", os.Getenv("LC_SHARED_SECRET"), "shared secret webhooks are signed with (env LC_SHARED_SECRET)")
+	fs.StringVar(&c.secret, "secret", "", "shared secret webhooks are signed with (default $LC_SHARED_SECRET)")
 	fs.StringVar(&c.name, "name", "service", "service name, for display (the service picks its own rule names)")
 	fs.StringVar(&c.org, "org", "acme", "organization name")
 	fs.BoolVar(&c.install, "install", false, "install the service in the organization (org_install); without it no detection reaches the service")
@@ -58,6 +58,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.IntVar(&c.requestSensor, "request-sensor", 0, `put sensor N's sid (1 = first) in the request's "sid" when the JSON has none`)
 	fs.StringVar(&c.tick, "tick", "", "send this scheduled event, e.g. org_per_1h (sensor_per_* goes to every sensor)")
 	fs.IntVar(&c.rows, "rows", 8, "table rows and text lines shown per attachment (0: all)")
+	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the service to answer health (it may be started after emulate)")
 	fs.BoolVar(&c.exit, "exit", false, "exit after the actions instead of serving until interrupted (exit status 1 if a webhook failed)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print activity as it happens")
 	fs.Usage = func() {
@@ -66,7 +67,8 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 Runs the emulated LimaCharlie cloud — REST API, an organization, fake sensors
 that answer tasks, D&R rules, signed webhooks — and prints the environment a
 service needs to use it (LC_API_URL, LC_OID, LC_JWT). With -service it waits
-for the service to answer health, performs the actions asked (-install,
+for the service to answer health (up to -wait; it exits 1 sooner if the
+service refuses the signature), performs the actions asked (-install,
 -request, -tick, in that order), prints every webhook exchange and job, then
 keeps serving, printing activity, until interrupted (or exits with -exit).
 
@@ -77,7 +79,11 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if !parseFlagsOnly(fs, args, stderr) {
+	if err := parseFlagsOnly(fs, args, stderr); err != nil {
+		return usageExit(err)
+	}
+	if err := flagsFromEnv(fs, map[string]string{"secret": "LC_SHARED_SECRET"}); err != nil {
+		fmt.Fprintln(stderr, "lcsim emulate:", err)
 		return 2
 	}
 	data, err := c.check()
@@ -90,7 +96,7 @@ flags:
 		fmt.Fprintf(stderr, "lcsim emulate: -addr %s: %v\n", c.addr, err)
 		return 1
 	}
-	e := newEmulator(c, ln, stdout)
+	e := newEmulator(c, ln, stdout, stderr)
 	defer e.cloud.Close()
 	return e.run(ctx, data)
 }
@@ -102,6 +108,9 @@ func (c *emulateConfig) check() (map[string]any, error) {
 	}
 	if c.rows < 0 {
 		return nil, fmt.Errorf("-rows %d: give 0 (all) or more", c.rows)
+	}
+	if c.wait <= 0 {
+		return nil, fmt.Errorf("-wait %s: give a positive duration, e.g. 30s", c.wait)
 	}
 	acts := c.install || c.request != "" || c.tick != ""
 	if c.serviceURL == "" {
@@ -148,7 +157,8 @@ func (c *emulateConfig) check() (map[string]any, error) {
 	return data, nil
 }
 
-// checkTick accepts the scheduled etypes of PROTOCOL.md §1.
+// checkTick accepts the scheduled etypes: org_per_, once_per_ and
+// sensor_per_ followed by a known period.
 func checkTick(etype string) error {
 	for _, p := range []string{"org_per_", "once_per_", "sensor_per_"} {
 		if strings.HasPrefix(etype, p) && service.EventType(etype).Known() {
@@ -162,14 +172,15 @@ func checkTick(etype string) error {
 type emulator struct {
 	cfg     emulateConfig
 	out     *console
+	stderr  io.Writer // for the reason emulate stops early
 	book    *sensorBook
 	cloud   *lctest.Cloud
 	org     *lctest.Org
 	sensors []*lctest.Sensor
 }
 
-func newEmulator(c emulateConfig, ln net.Listener, stdout io.Writer) *emulator {
-	e := &emulator{cfg: c, out: &console{w: stdout}, book: newSensorBook()}
+func newEmulator(c emulateConfig, ln net.Listener, stdout, stderr io.Writer) *emulator {
+	e := &emulator{cfg: c, out: &console{w: stdout}, stderr: stderr, book: newSensorBook()}
 	n := newNarrator(e.out, e.book, true, c.quiet, "", c.rows)
 	e.cloud = lctest.NewCloud(lctest.WithObserver(n.observe), lctest.WithListener(ln))
 	e.org = e.cloud.NewOrg(c.org)
@@ -192,11 +203,16 @@ func (e *emulator) run(ctx context.Context, data map[string]any) int {
 	}
 	svc, err := e.register(ctx)
 	if err != nil {
-		e.out.printf("# stopped before the service answered health: %v\n", err)
-		if e.cfg.exit {
-			return 1
+		if ctx.Err() != nil { // interrupted: the user stopped it
+			e.out.printf("# interrupted before the service answered health\n")
+			if e.cfg.exit {
+				return 1
+			}
+			return 0
 		}
-		return 0
+		e.out.printf("# stopped: the service could not be registered\n")
+		fmt.Fprintln(e.stderr, "lcsim emulate:", err)
+		return 1
 	}
 	e.out.printf("service %q at %s answered health: subscribes to %s; callbacks %s\n",
 		svc.Name(), e.cfg.serviceURL, listOrNone(svc.Subscriptions()), listOrNone(svc.Callbacks()))
@@ -233,34 +249,24 @@ func (e *emulator) printEnvironment() {
 }
 
 // register waits until the service answers health, trying again while it
-// is not up yet: the service can only start once the lines above are
-// pasted into its shell.
+// is not up yet (it can only start once the lines above are pasted into
+// its shell), then registers it with the cloud. Each wait is bounded.
 func (e *emulator) register(ctx context.Context) (*lctest.Service, error) {
-	e.out.printf("# waiting for the service at %s to answer health…\n", e.cfg.serviceURL)
-	retry := time.NewTicker(healthRetryEvery)
-	defer retry.Stop()
+	e.out.printf("# waiting up to %s for the service at %s to answer health…\n", e.cfg.wait, e.cfg.serviceURL)
 	last := ""
-	for {
-		actx, cancel := context.WithTimeout(ctx, healthAttempt)
-		svc, err := e.cloud.Register(actx, lctest.ServiceConfig{Name: e.cfg.name, Secret: e.cfg.secret, URL: e.cfg.serviceURL})
-		cancel()
-		if err == nil {
-			return svc, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		// Each attempt has a new mid, so compare the root cause.
+	notYet := func(err error) {
+		// Say it once per distinct failure, not once per attempt.
 		if cause := rootCause(err).Error(); cause != last {
 			e.out.printf("# not yet (trying again every %s): %v\n", healthRetryEvery, err)
 			last = cause
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-retry.C:
-		}
 	}
+	if err := waitHealth(ctx, e.cfg.serviceURL, e.cfg.secret, e.cfg.wait, notYet); err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, healthAttempt)
+	defer cancel()
+	return e.cloud.Register(rctx, lctest.ServiceConfig{Name: e.cfg.name, Secret: e.cfg.secret, URL: e.cfg.serviceURL})
 }
 
 // act performs -install, -request and -tick, waits for the cloud to
@@ -274,9 +280,17 @@ func (e *emulator) act(ctx context.Context, svc *lctest.Service, data map[string
 	ok := true
 	// Each step waits for the work it caused (tasks, answers, detection
 	// webhooks), so the activity lines read in order.
-	step := func(title string, do func() (lctest.Response, error)) {
+	step := func(title string, do func(context.Context) (lctest.Response, error)) {
 		e.out.printf("== %s\n", title)
-		if _, err := do(); err != nil {
+		dctx, cancel := context.WithTimeout(ctx, webhookTimeout)
+		_, err := do(dctx)
+		timedOut := errors.Is(dctx.Err(), context.DeadlineExceeded)
+		cancel()
+		switch {
+		case timedOut:
+			e.out.printf("no answer to %s within %s: the service is stuck\n", title, webhookTimeout)
+			ok = false
+		case err != nil:
 			e.out.printf("%v\n", err)
 			ok = false
 		}
@@ -288,25 +302,27 @@ func (e *emulator) act(ctx context.Context, svc *lctest.Service, data map[string
 		}
 	}
 	if e.cfg.install {
-		step("org_install", func() (lctest.Response, error) { return svc.Install(ctx, e.org) })
+		step("org_install", func(ctx context.Context) (lctest.Response, error) { return svc.Install(ctx, e.org) })
 	}
 	if data != nil {
 		if _, has := data["sid"]; !has && e.cfg.requestSensor > 0 {
 			data["sid"] = e.sensors[e.cfg.requestSensor-1].SID
 		}
 		raw, _ := json.Marshal(data) // decoded from JSON, so it encodes
-		step("request "+string(raw), func() (lctest.Response, error) { return svc.Request(ctx, e.org, json.RawMessage(raw)) })
+		step("request "+string(raw), func(ctx context.Context) (lctest.Response, error) {
+			return svc.Request(ctx, e.org, json.RawMessage(raw))
+		})
 	}
 	if t := e.cfg.tick; t != "" {
 		switch {
 		case strings.HasPrefix(t, "sensor_per_"):
 			for _, s := range e.sensors {
-				step(t+" "+s.Hostname(), func() (lctest.Response, error) { return svc.TickSensor(ctx, s, t) })
+				step(t+" "+s.Hostname(), func(ctx context.Context) (lctest.Response, error) { return svc.TickSensor(ctx, s, t) })
 			}
 		case strings.HasPrefix(t, "once_per_"):
-			step(t, func() (lctest.Response, error) { return svc.Tick(ctx, nil, t) })
+			step(t, func(ctx context.Context) (lctest.Response, error) { return svc.Tick(ctx, nil, t) })
 		default:
-			step(t, func() (lctest.Response, error) { return svc.Tick(ctx, e.org, t) })
+			step(t, func(ctx context.Context) (lctest.Response, error) { return svc.Tick(ctx, e.org, t) })
 		}
 	}
 	// Exchanges are recorded as they end, and a detection can end before
@@ -321,6 +337,7 @@ func (e *emulator) act(ctx context.Context, svc *lctest.Service, data map[string
 }
 
 // printExchanges lists webhook deliveries and reports whether all succeeded.
+// A success that carries an error is shown with it, and counts as a success.
 func (e *emulator) printExchanges(xs []lctest.Exchange) bool {
 	ok := true
 	var b strings.Builder
@@ -335,6 +352,8 @@ func (e *emulator) printExchanges(xs []lctest.Exchange) bool {
 			outcome, ok = "failed, retry asked: "+x.Response.Error, false
 		case !x.Response.Success:
 			outcome, ok = "failed: "+x.Response.Error, false
+		case x.Response.Error != "":
+			outcome = "success, with an error: " + x.Response.Error
 		}
 		attempt := ""
 		if x.Attempt > 1 {

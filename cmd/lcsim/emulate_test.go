@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/lcsvc/lcservice/examples/packages/survey"
-	"github.com/lcsvc/lcservice/interactive"
-	"github.com/lcsvc/lcservice/service"
 )
 
 const emulateSecret = "emulate-test-secret"
@@ -23,7 +20,7 @@ const emulateSecret = "emulate-test-secret"
 const wait = 10 * time.Second
 
 // emulation is `lcsim emulate` running on its own goroutine, with the
-// package-survey service on a loopback server it reaches by URL.
+// examples/packages binary as the service it drives by URL.
 type emulation struct {
 	out    *transcript
 	stderr *bytes.Buffer
@@ -33,37 +30,39 @@ type emulation struct {
 }
 
 // startEmulation runs emulate with args plus -service and -secret. The
-// service's URL must be in the arguments before the service can exist: it
+// service's URL must be in the arguments before the service can start: it
 // needs LC_API_URL, which emulate prints once the cloud is up. So the test
-// reserves the service's listener first (an unstarted httptest.Server),
-// reads LC_API_URL from emulate's output, then builds and starts the
-// service; emulate keeps trying health until it answers.
+// picks the service's port first, reads LC_API_URL from emulate's output,
+// then starts the service; emulate keeps trying health until it answers.
 func startEmulation(t *testing.T, args ...string) *emulation {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	t.Cleanup(srv.Close)
+	bin := packagesBinary(t)
+	port, err := freeLoopbackPort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
 	pr, pw := io.Pipe()
 	e := &emulation{out: newTranscript(pr), stderr: &bytes.Buffer{}, code: make(chan int, 1), cancel: cancel,
-		url: "http://" + srv.Listener.Addr().String() + "/"}
-	args = append([]string{"emulate", "-service", e.url, "-secret", emulateSecret, "-name", survey.Name}, args...)
+		url: "http://127.0.0.1:" + port + "/"}
+	args = append([]string{"emulate", "-service", e.url, "-secret", emulateSecret, "-name", "package-survey"}, args...)
 	go func() {
 		e.code <- run(ctx, args, nil, pw, e.stderr)
 		pw.Close()
 	}()
 
 	apiURL := strings.TrimPrefix(e.out.waitFor(t, "export LC_API_URL=", wait), "export LC_API_URL=")
-	is, err := survey.New(emulateSecret, survey.Options{
-		TTL:         time.Minute,
-		Interactive: []interactive.Option{interactive.WithAPIURL(apiURL), interactive.WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard))},
-	})
+	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=" + emulateSecret, "LC_API_URL=" + apiURL}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = is.Shutdown(context.Background()) })
-	srv.Config.Handler = is
-	srv.Start()
+	t.Cleanup(func() {
+		svc.stop(wait)
+		if t.Failed() {
+			t.Logf("service output:\n%s", svc.tail.String())
+		}
+	})
 	return e
 }
 
@@ -179,17 +178,83 @@ func TestEmulateByHand(t *testing.T) {
 	}
 }
 
-func TestEmulateWaitsForHealth(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 1200*time.Millisecond)
+// runBounded runs lcsim with args and fails the test if it has not
+// returned within limit: the command must not wait forever.
+func runBounded(t *testing.T, limit time.Duration, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"emulate", "-exit", "-install", "-service", "http://127.0.0.1:1/", "-secret", "s"}, nil, &out, &errOut)
-	if code != 1 {
-		t.Errorf("code %d, want 1", code)
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, nil, &out, &errOut) }()
+	select {
+	case code = <-done:
+	case <-time.After(limit):
+		cancel()
+		<-done
+		t.Fatalf("lcsim %s still waiting after %s:\n%s\n%s", args[0], limit, out.String(), errOut.String())
 	}
-	// One line per distinct failure, however many attempts.
-	if n := strings.Count(out.String(), "# not yet"); n != 1 || !strings.Contains(out.String(), "# stopped before the service answered health") {
-		t.Errorf("%d 'not yet' lines:\n%s", n, out.String())
+	return code, out.String(), errOut.String()
+}
+
+// closedPort returns the URL of a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	return url
+}
+
+// A service that never starts: emulate gives up after -wait, with or
+// without -exit, exits 1 and says what to check.
+func TestEmulateGivesUpWaitingForHealth(t *testing.T) {
+	url := closedPort(t)
+	for _, mode := range []string{"-exit", "-quiet"} {
+		t.Run(mode, func(t *testing.T) {
+			code, out, errOut := runBounded(t, 15*time.Second, "emulate", mode, "-install", "-wait", "1200ms", "-service", url, "-secret", "s")
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			if want := "lcsim emulate: no answer from " + url + " within 1.2s: is the service running?"; !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, errOut)
+			}
+			// One line per distinct failure, however many attempts.
+			if n := strings.Count(out, "# not yet"); n != 1 {
+				t.Errorf("%d 'not yet' lines:\n%s", n, out)
+			}
+		})
+	}
+}
+
+// A service that refuses the signature (another secret) will not accept
+// one later: emulate says so at once and exits 1, with or without -exit.
+func TestEmulateRefusedSignature(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"invalid signature"}`, http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/"
+	for _, mode := range []string{"-exit", "-quiet"} {
+		t.Run(mode, func(t *testing.T) {
+			start := time.Now()
+			code, out, errOut := runBounded(t, 15*time.Second, "emulate", mode, "-install", "-service", url, "-secret", "wrong")
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			if want := "lcsim emulate: the service at " + url + " refused the signature (HTTP 401): check that LC_SHARED_SECRET"; !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, errOut)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s to give up on a refused signature", d)
+			}
+			if strings.Contains(out, "# not yet") {
+				t.Errorf("kept trying after a refused signature:\n%s", out)
+			}
+		})
 	}
 }
 
@@ -204,6 +269,7 @@ func TestEmulateFlags(t *testing.T) {
 		{"cloud only", []string{"-exit", "-sensors", "4"}, 0, "#   4  ", ""},
 		{"no sensors", []string{"-sensors", "0"}, 2, "", "between 1 and 1000"},
 		{"negative rows", []string{"-rows", "-1"}, 2, "", "-rows -1"},
+		{"no wait", []string{"-wait", "0s"}, 2, "", "-wait 0s"},
 		{"action without service", []string{"-install"}, 2, "", "give its webhook URL with -service"},
 		{"not a URL", []string{"-service", "ftp://x", "-secret", "s"}, 2, "", "http(s) URL"},
 		{"no secret", []string{"-service", svc, "-install"}, 2, "", "no shared secret"},
@@ -218,7 +284,6 @@ func TestEmulateFlags(t *testing.T) {
 		{"tick needs install", []string{"-service", svc, "-secret", "s", "-tick", "org_per_1h"}, 2, "", "add -install"},
 		{"argument", []string{"extra"}, 2, "", `unexpected argument "extra"`},
 		{"unknown flag", []string{"-bogus"}, 2, "", "flag provided but not defined: -bogus"},
-		{"help", []string{"-h"}, 2, "", "usage: lcsim emulate"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -250,5 +315,49 @@ func TestEmulateListensOnAddr(t *testing.T) {
 	errOut.Reset()
 	if code := run(t.Context(), []string{"emulate", "-addr", "127.0.0.1:-1", "-exit"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "-addr 127.0.0.1:-1") {
 		t.Errorf("bad -addr: exit %d: %s", code, errOut.String())
+	}
+}
+
+// answeringService answers health with success and every other webhook with
+// answer, without checking signatures.
+func answeringService(t *testing.T, answer string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var env struct {
+			EType string `json:"etype"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&env)
+		w.Header().Set("Content-Type", "application/json")
+		if env.EType == "health" {
+			io.WriteString(w, `{"success":true}`)
+			return
+		}
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+// A response can succeed and still carry an error (the service installed,
+// but could not store its rule): emulate shows the error, as it happens
+// and in the list of exchanges.
+func TestEmulateShowsErrorOfSuccess(t *testing.T) {
+	const msg = "installing D&R rule svc-fake-ex (the service needs dr.set.managed): forbidden"
+	url := answeringService(t, `{"success":true,"error":"`+msg+`"}`)
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"emulate", "-exit", "-install", "-service", url, "-secret", "s"}, nil, &out, &errOut)
+	if code != 0 {
+		t.Errorf("exit code %d, want 0 (the service answered success); stderr: %s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"! org_install answered: success, with an error: " + msg + "\n",
+		"  org_install  success, with an error: " + msg + "\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out.String())
 	}
 }

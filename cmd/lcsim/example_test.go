@@ -8,12 +8,17 @@ import (
 	"strings"
 )
 
-// The demo runs examples/packages against the emulated cloud. lctest
-// derives each sensor's answers from its hostname and platform, so the
-// summary is the same on every run.
+// The demo runs a service binary, here examples/packages, against the
+// emulated cloud. lctest derives each sensor's answers from its hostname
+// and platform, so the summary is the same on every run.
 func Example_demo() {
+	service, err := buildPackages()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	var out bytes.Buffer
-	code := run(context.Background(), []string{"demo", "-quiet", "-ttl", "1s"}, nil, &out, os.Stderr)
+	code := run(context.Background(), []string{"demo", "-quiet", "-ttl", "1s", "--", service}, nil, &out, os.Stderr)
 	for line := range strings.Lines(out.String()) {
 		if strings.HasPrefix(line, "summary:") {
 			fmt.Print(line)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/lcsvc/lcservice/lctest"
 )
@@ -24,6 +25,15 @@ func fleetRoles(p lctest.Platform) []string {
 	return []string{"web", "db", "ci"}
 }
 
+// sensorLatency is how long a fleet sensor takes to answer a task. Real
+// sensors take a moment; here it also puts an answer's job entry in a
+// later millisecond than the entry the service wrote before tasking. Job
+// histories are ordered by millisecond timestamps, and the detection
+// carrying the answer can reach the cloud before the response to the
+// request that tasked the sensor: without the delay both entries could
+// share a millisecond and show in arrival order, the answer first.
+const sensorLatency = 20 * time.Millisecond
+
 // fleet returns n sensor configurations of mixed platforms with hostnames
 // like web-1, win-desk-1, mac-dev-1, db-1, …. The same n always gives the
 // same fleet, and lctest derives its answers from hostname and platform,
@@ -36,7 +46,7 @@ func fleet(n int) []lctest.SensorConfig {
 		roles := fleetRoles(p)
 		round := i / len(plats)
 		host := fmt.Sprintf("%s-%d", roles[round%len(roles)], round/len(roles)+1)
-		out = append(out, lctest.SensorConfig{Hostname: host, Platform: p})
+		out = append(out, lctest.SensorConfig{Hostname: host, Platform: p, Latency: sensorLatency})
 	}
 	return out
 }

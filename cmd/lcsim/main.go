@@ -1,15 +1,14 @@
 // Command lcsim drives LimaCharlie services without a LimaCharlie account.
 //
-//	lcsim send [flags] URL ETYPE   sign and post one webhook, print the answer
-//	lcsim emulate [flags]          run the emulated cloud (REST API + fake sensors)
-//	lcsim demo [flags]             run examples/packages against the emulated cloud
+//	lcsim send [flags] URL ETYPE          sign and post one webhook, print the answer
+//	lcsim emulate [flags]                 run the emulated cloud (REST API + fake sensors)
+//	lcsim demo [flags] -- COMMAND [ARGS]  run a package-survey service against it
 //
 // Run `lcsim <command> -h` for the flags of each.
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +28,8 @@ const usage = `usage: lcsim <command> [flags]
 commands:
   send URL ETYPE   sign and post one webhook event, print the service's answer
   emulate          run the emulated LimaCharlie cloud and drive a service by hand
-  demo             run the package-survey example against the emulated cloud
+  demo -- COMMAND  run a package-survey service (e.g. examples/packages)
+                   against the emulated cloud
 
 Run 'lcsim <command> -h' for a command's flags.
 `
@@ -53,17 +53,4 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "lcsim: unknown command %q\n\n%s", args[0], usage)
 	return 2
-}
-
-// parseFlagsOnly parses args for a command that takes flags and no
-// arguments, reporting a stray argument on stderr.
-func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
-	if err := fs.Parse(args); err != nil {
-		return false
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "lcsim %s: unexpected argument %q (everything is a flag)\n", fs.Name(), fs.Arg(0))
-		return false
-	}
-	return true
 }

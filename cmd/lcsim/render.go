@@ -14,8 +14,8 @@ import (
 	"github.com/lcsvc/lcservice/lctest"
 )
 
-// wireAttachment is any of the four attachment shapes of PROTOCOL.md §3;
-// att_type says which fields are set.
+// wireAttachment is any of the four shapes a job entry's attachment takes
+// on the wire (table, hex dump, YAML, JSON); att_type says which fields are set.
 type wireAttachment struct {
 	Type    string   `json:"att_type"`
 	Caption string   `json:"caption"`

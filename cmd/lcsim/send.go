@@ -34,18 +34,31 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c sendConfig
-	fs.StringVar(&c.oid, "oid", os.Getenv("LC_OID"), "organization id (env LC_OID)")
-	fs.StringVar(&c.jwt, "jwt", os.Getenv("LC_JWT"), "organization JWT sent in the envelope (env LC_JWT)")
-	fs.StringVar(&c.secret, "secret", os.Getenv("LC_SHARED_SECRET"), "shared secret that signs the body (env LC_SHARED_SECRET)")
+	fs.StringVar(&c.oid, "oid", "", "organization id (default $LC_OID)")
+	fs.StringVar(&c.jwt, "jwt", "", "organization JWT sent in the envelope (default $LC_JWT)")
+	fs.StringVar(&c.secret, "secret", "", "shared secret that signs the body (default $LC_SHARED_SECRET)")
 	fs.BoolVar(&c.insecure, "insecure", false, "send without a signature (for services started with WithInsecureNoSecret)")
 	fs.StringVar(&c.data, "data", "", "event data as a JSON object")
 	fs.StringVar(&c.dataFile, "data-file", "", "read event data from this file ('-' for standard input)")
 	fs.DurationVar(&c.timeout, "timeout", 600*time.Second, "how long to wait for the answer")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lcsim send [flags] URL ETYPE\n\nSigns one webhook event as the LimaCharlie cloud does and prints the answer.\nETYPE is any event type (install and uninstall stand for org_install and\norg_uninstall). Exits non-zero on a transport failure or success=false.\n\nflags:")
+		fmt.Fprint(stderr, `usage: lcsim send [flags] URL ETYPE
+
+Signs one webhook event as the LimaCharlie cloud does and prints the answer.
+ETYPE is any event type (install and uninstall stand for org_install and
+org_uninstall). Events about an organization need its id and JWT (-oid and
+-jwt, or LC_OID and LC_JWT); health and once_per_* carry neither. Exits
+non-zero on a transport failure or success=false.
+
+flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
+	}
+	if err := flagsFromEnv(fs, map[string]string{"oid": "LC_OID", "jwt": "LC_JWT", "secret": "LC_SHARED_SECRET"}); err != nil {
+		fmt.Fprintln(stderr, "lcsim send:", err)
 		return 2
 	}
 	if fs.NArg() != 2 {
@@ -80,7 +93,8 @@ func runSend(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return 0
 }
 
-// envelope builds the webhook body of PROTOCOL.md §1.
+// envelope builds the webhook body: version, a fresh mid, a deadline,
+// etype and data, plus oid and jwt for the etypes that carry an organization.
 func (c *sendConfig) envelope(stdin io.Reader, stderr io.Writer) ([]byte, error) {
 	if c.secret == "" && !c.insecure {
 		return nil, errors.New("no secret to sign with: pass -secret or export LC_SHARED_SECRET (the secret the service was started with), or -insecure for a service that skips verification")
@@ -112,19 +126,38 @@ func (c *sendConfig) envelope(stdin io.Reader, stderr io.Writer) ([]byte, error)
 	if err := json.Unmarshal(raw, &data); err != nil {
 		return nil, fmt.Errorf("event data must be a JSON object: %w", err)
 	}
+	if service.EventType(c.etype).Global() {
+		return newEnvelope(c.etype, "", "", data)
+	}
+	if c.oid == "" {
+		return nil, fmt.Errorf("%s events carry an organization: pass -oid or export LC_OID", c.etype)
+	}
+	if c.jwt == "" {
+		return nil, fmt.Errorf("%s events carry the organization's JWT, which the service calls the API with: pass -jwt or export LC_JWT (lcsim emulate prints one)", c.etype)
+	}
+	return newEnvelope(c.etype, c.oid, c.jwt, data)
+}
+
+// webhookDeadline is how long the cloud gives a service to answer a
+// webhook; the envelope's deadline says so.
+const webhookDeadline = 590 * time.Second
+
+// newEnvelope encodes a webhook body: the protocol version, a fresh mid,
+// the deadline, etype and data, plus oid and jwt when oid is not empty.
+func newEnvelope(etype, oid, jwt string, data map[string]any) ([]byte, error) {
+	if data == nil {
+		data = map[string]any{}
+	}
 	env := map[string]any{
 		"version":  service.ProtocolVersion,
 		"mid":      uuid.NewString(),
-		"deadline": time.Now().Add(590 * time.Second).Unix(),
-		"etype":    c.etype,
+		"deadline": time.Now().Add(webhookDeadline).Unix(),
+		"etype":    etype,
 		"data":     data,
 	}
-	if !service.EventType(c.etype).Global() {
-		if c.oid == "" {
-			return nil, fmt.Errorf("%s events carry an organization: pass -oid or export LC_OID", c.etype)
-		}
-		env["oid"] = c.oid
-		env["jwt"] = c.jwt
+	if oid != "" {
+		env["oid"] = oid
+		env["jwt"] = jwt
 	}
 	return json.Marshal(env)
 }

@@ -39,6 +39,7 @@ func TestSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	const oid = "-oid=11111111-2222-3333-4444-555555555555"
+	const jwt = "-jwt=j"
 	cases := []struct {
 		name     string
 		args     []string
@@ -46,26 +47,29 @@ func TestSend(t *testing.T) {
 		code     int
 		out, err string
 	}{
-		{"data flag", []string{"-secret=right", oid, "-jwt=j", `-data={"name":"ada"}`, url, "request"}, "", 0, `"name": "ada"`, ""},
-		{"data file", []string{"-secret=right", oid, "-data-file=" + dataFile, url, "request"}, "", 0, `"name": "from-file"`, ""},
-		{"stdin", []string{"-secret=right", oid, "-data-file=-", url, "request"}, `{"name":"piped"}`, 0, `"name": "piped"`, ""},
+		{"data flag", []string{"-secret=right", oid, jwt, `-data={"name":"ada"}`, url, "request"}, "", 0, `"name": "ada"`, ""},
+		{"data file", []string{"-secret=right", oid, jwt, "-data-file=" + dataFile, url, "request"}, "", 0, `"name": "from-file"`, ""},
+		{"stdin", []string{"-secret=right", oid, jwt, "-data-file=-", url, "request"}, `{"name":"piped"}`, 0, `"name": "piped"`, ""},
 		{"health needs no oid", []string{"-secret=right", url, "health"}, "", 0, `"callbacks"`, ""},
-		{"success false exits 1", []string{"-secret=right", oid, `-data={"fail":"y"}`, url, "request"}, "", 1, `"asked to fail"`, ""},
-		{"not implemented exits 1", []string{"-secret=right", oid, url, "org_uninstall"}, "", 1, "not implemented", ""},
-		{"install alias", []string{"-secret=right", oid, url, "install"}, "", 0, `"installed": "11111111-2222-3333-4444-555555555555"`, ""},
-		{"unknown etype noted", []string{"-secret=right", oid, url, "bogus_etype"}, "", 1, "not implemented", "not an event type of the protocol"},
-		{"wrong secret explained", []string{"-secret=wrong", oid, url, "request"}, "", 1, "", "not the one the service was started with"},
+		{"success false exits 1", []string{"-secret=right", oid, jwt, `-data={"fail":"y"}`, url, "request"}, "", 1, `"asked to fail"`, ""},
+		{"not implemented exits 1", []string{"-secret=right", oid, jwt, url, "org_uninstall"}, "", 1, "not implemented", ""},
+		{"install alias", []string{"-secret=right", oid, jwt, url, "install"}, "", 0, `"installed": "11111111-2222-3333-4444-555555555555"`, ""},
+		{"unknown etype noted", []string{"-secret=right", oid, jwt, url, "bogus_etype"}, "", 1, "not implemented", "not an event type of the protocol"},
+		{"wrong secret explained", []string{"-secret=wrong", oid, jwt, url, "request"}, "", 1, "", "not the one the service was started with"},
 		{"no secret explained", []string{oid, url, "request"}, "", 2, "", "no secret to sign with"},
-		{"insecure against a verifying service", []string{"-insecure", oid, url, "request"}, "", 1, "", "pass the shared secret"},
+		{"insecure against a verifying service", []string{"-insecure", oid, jwt, url, "request"}, "", 1, "", "pass the shared secret"},
 		{"missing oid", []string{"-secret=right", url, "request"}, "", 2, "", "pass -oid"},
-		{"bad data", []string{"-secret=right", oid, "-data=[1]", url, "request"}, "", 2, "", "JSON object"},
-		{"transport failure", []string{"-secret=right", oid, "http://127.0.0.1:1/", "request"}, "", 1, "", "posting to"},
+		{"missing jwt", []string{"-secret=right", oid, url, "request"}, "", 2, "", "pass -jwt or export LC_JWT"},
+		{"once_per needs no oid or jwt", []string{"-secret=right", url, "once_per_1h"}, "", 1, "not implemented", ""},
+		{"bad data", []string{"-secret=right", oid, jwt, "-data=[1]", url, "request"}, "", 2, "", "JSON object"},
+		{"transport failure", []string{"-secret=right", oid, jwt, "http://127.0.0.1:1/", "request"}, "", 1, "", "posting to"},
 		{"wrong arg count", []string{"-secret=right", url}, "", 2, "", "usage"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("LC_SHARED_SECRET", "")
 			t.Setenv("LC_OID", "")
+			t.Setenv("LC_JWT", "")
 			var out, errOut bytes.Buffer
 			code := run(context.Background(), append([]string{"send"}, c.args...), strings.NewReader(c.stdin), &out, &errOut)
 			if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errOut.String(), c.err) {
@@ -82,6 +86,18 @@ func TestSendReadsEnvironment(t *testing.T) {
 	t.Setenv("LC_JWT", "env-jwt")
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"send", url, "request"}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), `"jwt_seen": true`) {
+		t.Errorf("code %d: %s %s", code, out.String(), errOut.String())
+	}
+}
+
+// A flag given on the command line wins over its environment variable.
+func TestSendFlagBeatsEnvironment(t *testing.T) {
+	url := echoService(t, "flag-secret")
+	t.Setenv("LC_SHARED_SECRET", "env-secret")
+	t.Setenv("LC_OID", "11111111-2222-3333-4444-555555555555")
+	t.Setenv("LC_JWT", "env-jwt")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"send", "-secret", "flag-secret", url, "request"}, nil, &out, &errOut); code != 0 {
 		t.Errorf("code %d: %s %s", code, out.String(), errOut.String())
 	}
 }

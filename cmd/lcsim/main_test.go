@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	// The test binary doubles as a misbehaving service for the demo's
+	// tests: see fakeService.
+	if mode := os.Getenv(fakeServiceEnv); mode != "" {
+		os.Exit(fakeService(mode))
+	}
+	code := m.Run()
+	if packagesBuild.dir != "" {
+		os.RemoveAll(packagesBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// packagesBuild is the examples/packages binary, built once per test
+// binary: the demo and emulate tests run it as a child process, as
+// `make demo` does, so these tests import no example code.
+var packagesBuild struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// buildPackages builds examples/packages, once, and returns its path.
+func buildPackages() (string, error) {
+	b := &packagesBuild
+	b.once.Do(func() {
+		b.dir, b.err = os.MkdirTemp("", "lcsim-test-")
+		if b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "packages")
+		if runtime.GOOS == "windows" {
+			b.path += ".exe"
+		}
+		out, err := exec.Command("go", "build", "-o", b.path, "github.com/lcsvc/lcservice/examples/packages").CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("go build examples/packages: %v\n%s", err, out)
+		}
+	})
+	return b.path, b.err
+}
+
+// packagesBinary is buildPackages for a test.
+func packagesBinary(tb testing.TB) string {
+	tb.Helper()
+	path, err := buildPackages()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// Asking for help is not an error: every command prints its usage and
+// exits 0 on -h and -help.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range []string{"send", "emulate", "demo"} {
+		for _, h := range []string{"-h", "-help", "--help"} {
+			t.Run(cmd+" "+h, func(t *testing.T) {
+				var out, errOut bytes.Buffer
+				code := run(t.Context(), []string{cmd, h}, nil, &out, &errOut)
+				if code != 0 {
+					t.Errorf("exit code %d, want 0", code)
+				}
+				if usage := out.String() + errOut.String(); !strings.Contains(usage, "usage: lcsim "+cmd) {
+					t.Errorf("no usage printed:\n%s", usage)
+				}
+			})
+		}
+	}
+}
+
+// Help must not print secrets: flag defaults come from the environment
+// only after parsing, so -h shows the variable's name, not its value.
+func TestHelpHidesSecrets(t *testing.T) {
+	t.Setenv("LC_SHARED_SECRET", "topsecret")
+	t.Setenv("LC_JWT", "jwtvalue")
+	for _, cmd := range []string{"send", "emulate", "demo"} {
+		t.Run(cmd, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			run(t.Context(), []string{cmd, "-h"}, nil, &out, &errOut)
+			usage := out.String() + errOut.String()
+			for _, secret := range []string{"topsecret", "jwtvalue"} {
+				if strings.Contains(usage, secret) {
+					t.Errorf("-h printed %q:\n%s", secret, usage)
+				}
+			}
+			if cmd != "demo" && !strings.Contains(usage, "$LC_SHARED_SECRET") {
+				t.Errorf("-h does not name LC_SHARED_SECRET:\n%s", usage)
+			}
+		})
+	}
+}
