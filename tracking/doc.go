@@ -37,9 +37,11 @@
 //
 // Callbacks run without the table's lock held, so they may call back into the
 // table (except for Close and Shutdown from OnTimeout, which would wait for
-// themselves). OnEvict runs on the goroutine of the Add that made room;
-// OnTimeout runs on the goroutine of the sweep (the clock's, or a direct
-// caller of [Table.Sweep]), never inside Add, Resolve or Done.
+// themselves). OnEvict runs on the goroutine of the Add that made room.
+// OnTimeout runs during a sweep (started by the clock, or by a direct call
+// of [Table.Sweep]): on the sweep's goroutine when one entry expired, on a
+// goroutine each when several did, and the sweep returns when every call
+// has; never inside Add, Resolve or Done.
 //
 // Tests drive time with a [ManualClock]: Advance moves it and returns once
 // every timeout that became due has been handled.

@@ -358,8 +358,13 @@ func TestAdvanceWaitsForOnTimeout(t *testing.T) {
 				defer close(advanced)
 				clock.Advance(time.Minute)
 			}()
-			for range n {
-				<-entered
+			for i := range n {
+				select {
+				case <-entered:
+				case <-time.After(10 * time.Second):
+					close(release) // let the calls that did start finish
+					t.Fatalf("only %d of %d OnTimeout calls started within 10s", i, n)
+				}
 			}
 			select {
 			case <-advanced:
