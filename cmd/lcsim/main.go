@@ -3,6 +3,7 @@
 //	lcsim send [flags] URL ETYPE          sign and post one webhook, print the answer
 //	lcsim emulate [flags]                 run the emulated cloud (REST API + fake sensors)
 //	lcsim demo [flags] -- COMMAND [ARGS]  run a package-survey service against it
+//	lcsim load [flags] URL                send signed webhooks for a while, report latency
 //
 // Run `lcsim <command> -h` for the flags of each.
 package main
@@ -30,6 +31,7 @@ commands:
   emulate          run the emulated LimaCharlie cloud and drive a service by hand
   demo -- COMMAND  run a package-survey service (e.g. examples/packages)
                    against the emulated cloud
+  load URL         load-test a running service with signed webhooks
 
 Run 'lcsim <command> -h' for a command's flags.
 `
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runEmulate(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "load":
+		return runLoad(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
