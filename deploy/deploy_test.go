@@ -1,0 +1,150 @@
+package deploy
+
+import (
+	"bufio"
+	"context"
+	"debug/elf"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildLine finds the Dockerfile's go build command and the EXAMPLE default.
+func buildLine(t *testing.T) (cmd, example string) {
+	t.Helper()
+	f, err := os.Open("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if v, ok := strings.CutPrefix(line, "ARG EXAMPLE="); ok {
+			example = v
+		}
+		if v, ok := strings.CutPrefix(line, "RUN "); ok && strings.Contains(v, "go build") {
+			cmd = v
+		}
+	}
+	if cmd == "" || example == "" {
+		t.Fatalf("Dockerfile: build command %q, EXAMPLE %q: want both", cmd, example)
+	}
+	return cmd, example
+}
+
+func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	cmd, example := buildLine(t)
+	if !strings.HasPrefix(cmd, "CGO_ENABLED=0 go build ") {
+		t.Fatalf("the image's binary must be built without cgo: %q", cmd)
+	}
+	out := filepath.Join(t.TempDir(), "service")
+	// The recipe's own command, with its paths mapped onto this checkout.
+	cmd = strings.ReplaceAll(cmd, "${EXAMPLE}", example)
+	cmd = strings.Replace(cmd, "-o /out/service", "-o "+out, 1)
+	build := exec.Command("sh", "-c", cmd)
+	build.Dir = ".."
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, b)
+	}
+
+	bin, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bin.Close()
+	for _, p := range bin.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary needs a dynamic loader: it will not run on a static base image")
+		}
+	}
+	if libs, _ := bin.ImportedLibraries(); len(libs) != 0 {
+		t.Errorf("the binary links %v", libs)
+	}
+	if bin.Section(".symtab") != nil {
+		t.Error("the binary is not stripped (-ldflags '-s -w')")
+	}
+
+	// It serves /healthz on $PORT, which the probes use.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	run := exec.CommandContext(ctx, out)
+	run.Env = append(os.Environ(), "PORT="+itoa(port), "LC_SHARED_SECRET=deploy-test")
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = run.Process.Kill(); _ = run.Wait() }()
+	url := "http://127.0.0.1:" + itoa(port) + "/healthz"
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /healthz: %s", resp.Status)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the binary never answered %s: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDockerfileRunsAsNonRoot(t *testing.T) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FROM gcr.io/distroless/static", "USER nonroot", "ENV PORT=8080", `ENTRYPOINT ["/service"]`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}
+
+func TestManifestsProbeHealthzAndReadTheSecretFromTheStore(t *testing.T) {
+	for _, name := range []string{"cloudrun.yaml", "kubernetes.yaml"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if strings.Contains(s, "\t") {
+			t.Errorf("%s: YAML may not be indented with tabs", name)
+		}
+		for _, re := range []string{
+			`path: /healthz`,
+			`containerPort: 8080`,
+			`name: LC_SHARED_SECRET\s+valueFrom:\s+secretKeyRef:`,
+		} {
+			if !regexp.MustCompile(re).MatchString(s) {
+				t.Errorf("%s does not match %q", name, re)
+			}
+		}
+	}
+	k8s, _ := os.ReadFile("kubernetes.yaml")
+	for _, want := range []string{"runAsNonRoot: true", "readinessProbe:", "livenessProbe:", "terminationGracePeriodSeconds:"} {
+		if !strings.Contains(string(k8s), want) {
+			t.Errorf("kubernetes.yaml lacks %q", want)
+		}
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
