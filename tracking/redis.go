@@ -37,8 +37,6 @@ type Redis[V any] struct {
 	added, resolved, done, timedOut, pending atomic.Int64
 }
 
-var _ Store[int] = (*Redis[int])(nil)
-
 // NewRedis returns a store on opts.Client after checking, within
 // opts.CallTimeout, that Redis answers. It arms the store's sweep on its
 // clock, every opts.SweepInterval.
