@@ -7,14 +7,18 @@ build:
 	$(GO) build ./...
 
 # The race detector needs cgo and a C compiler; without them the tests run
-# without it, and say so.
+# without it, and say so. The tracking package's Redis tests also run against
+# a real Redis: the one LCSERVICE_TEST_REDIS_URL names, else a private
+# redis-server that .ci/test-redis starts for the run if one is on PATH, else
+# they are skipped (and say so).
 test:
-	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
+	@bash .ci/test-redis run sh -c '\
+	if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
 		echo "$(GO) test -race -count=1 ./..."; $(GO) test -race -count=1 ./...; \
 	else \
 		echo "make test: no C compiler for cgo ($$($(GO) env CC)), so no race detector: running without -race"; \
 		echo "$(GO) test -count=1 ./..."; $(GO) test -count=1 ./...; \
-	fi
+	fi'
 
 vet:
 	$(GO) vet ./...
@@ -34,5 +38,7 @@ run-basic: export LC_SHARED_SECRET ?= dev-secret-change-me
 run-basic:
 	$(GO) run ./examples/basic
 
+# BenchmarkAddResolve (memory) beside BenchmarkRedisAddResolve (miniredis, and
+# a real Redis found or started as for test).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@bash .ci/test-redis run $(GO) test -run '^$$' -bench . -benchmem ./...

@@ -16,7 +16,7 @@ func BenchmarkAddResolve(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer table.Close()
-	benchmarkAddResolve(b, table)
+	benchmarkAddResolve(b, Store[func()](table), nil)
 }
 
 // BenchmarkAddResolveManualClock is the same round trip on a clock that
@@ -27,10 +27,37 @@ func BenchmarkAddResolveManualClock(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer table.Close()
-	benchmarkAddResolve(b, table)
+	benchmarkAddResolve(b, Store[func()](table), nil)
 }
 
-func benchmarkAddResolve(b *testing.B, table *Table[func()]) {
+// BenchmarkRedisAddResolve is BenchmarkAddResolve through the Redis store,
+// on miniredis and on the real server LCSERVICE_TEST_REDIS_URL names (that
+// one skipped when it is unset). Its value is a handler's name: a closure
+// cannot go to Redis. Beside BenchmarkAddResolve it gives the cost of
+// sharing the pending tasks.
+func BenchmarkRedisAddResolve(b *testing.B) {
+	for _, backend := range []struct {
+		name string
+		open func(testing.TB) *redisBackend
+	}{{"miniredis", newMiniBackend}, {"redis-server", realBackend}} {
+		b.Run(backend.name, func(b *testing.B) {
+			be := backend.open(b)
+			store, err := NewRedis(context.Background(), RedisOptions[string]{
+				Client: be.client(b, true),
+				Prefix: be.prefix(b),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer store.Close()
+			benchmarkAddResolve(b, Store[string](store), "packages")
+		})
+	}
+}
+
+// benchmarkAddResolve adds an entry holding value and resolves it, from as
+// many goroutines as RunParallel starts.
+func benchmarkAddResolve[V any](b *testing.B, table Store[V], value V) {
 	ctx := context.Background()
 	var workers atomic.Int64
 	b.ReportAllocs()
@@ -38,7 +65,7 @@ func benchmarkAddResolve(b *testing.B, table *Table[func()]) {
 		prefix := strconv.FormatInt(workers.Add(1), 10) + "-"
 		for i := 0; pb.Next(); i++ {
 			id := prefix + strconv.Itoa(i)
-			if err := table.Add(ctx, Entry[func()]{ID: id}); err != nil {
+			if err := table.Add(ctx, Entry[V]{ID: id, Value: value}); err != nil {
 				b.Error(err)
 				return
 			}

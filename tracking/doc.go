@@ -6,7 +6,8 @@
 // in the task's investigation_id, and looks it up again with Resolve when
 // the answer comes back. A Store is an interface so that a service can
 // choose where its pending tasks live; [Table] keeps them in this process's
-// memory.
+// memory, [Redis] shares them between the processes of a service (see "A
+// store shared by replicas" below).
 //
 // A Table is bounded twice over:
 //
@@ -45,4 +46,74 @@
 //
 // Tests drive time with a [ManualClock]: Advance moves it and returns once
 // every timeout that became due has been handled.
+//
+// # A store shared by replicas
+//
+// A service often runs as several processes (replicas), and a sensor's
+// answer may reach a replica other than the one that tasked the sensor.
+// [Redis] is a Store that the replicas share through a Redis server: every
+// store whose RedisOptions.Prefix is the same sees the same pending
+// entries, whatever process added them. What is shared is an entry's data:
+// its ID, Created, Expires, Streaming, Replies, and its Value as bytes,
+// encoded by the store's [Codec] ([JSONCodec] is a ready one). A Go value
+// itself is not shared, and a closure cannot be encoded at all: the
+// interactive layer keeps closures in the process that created them and
+// shares only what another process can act on, such as a named handler
+// and its arguments.
+//
+// The Table's guarantees hold across all the replicas:
+//
+//   - an ID is pending at most once: Add fails with ErrDuplicateID in every
+//     replica while it is;
+//   - a single-reply entry goes to exactly one of Resolve, Done and
+//     OnTimeout, however many replicas race for it;
+//   - each Resolve of a streaming entry counts its reply once, and its
+//     timeout carries the final count;
+//   - every entry that expires while pending is handed to OnTimeout exactly
+//     once, by the one replica that claimed it.
+//
+// They hold because every decision is a Lua script, and Redis runs a
+// script atomically. Add checks that the ID is free and writes the entry.
+// Resolve and Done check that the entry exists and has not expired at the
+// time of the caller's clock (passed to the script), count the reply, and
+// delete the entry unless it is a streaming entry being resolved. Each
+// replica sweeps every RedisOptions.SweepInterval: one script lists up to
+// MaxClaim IDs whose expiry has passed, removes each from the expiry index
+// and deletes its entry, and returns their data. An entry a script has
+// removed is no longer there for any other script, so only the replica
+// whose script removed it times it out. Expiry is decided by the clock of
+// the replica asking, so the replicas' clocks should agree to well within
+// a TTL; times are kept to the millisecond (Expires is rounded up).
+//
+// While Redis is unreachable every call fails within
+// RedisOptions.CallTimeout (2s by default, whether or not the caller's
+// context has a deadline) with an error matching ErrUnavailable, and the
+// entries stored in Redis are untouched. The caller answers "retry later"
+// instead of treating the task as unknown, so nothing is lost when the
+// reply comes again. The exception is a call that timed out after Redis
+// had carried it out, as with any network call: a Resolve or Done caught
+// so has removed an entry its caller never saw. A sweep that fails is
+// logged and tried again after SweepInterval; the entries that expired in
+// the meantime time out once Redis is back. A missing entry is never an
+// error: Resolve and Done return ok == false.
+//
+// Keys: with Prefix P, one per service so that services can share a Redis
+// (e.g. "lcservice:packages:"; on Redis Cluster with a hash tag,
+// "lcservice:{packages}:", so that a store's keys share a slot),
+//
+//	P + "pending:" + ID   a hash per entry: v the encoded Value, c Created
+//	                      (Unix ns), x Expires (Unix ms), s "1" if
+//	                      streaming, r the replies so far
+//	P + "expiries"        a sorted set of the pending IDs, scored by expiry
+//	                      (Unix ms)
+//
+// Each entry's hash expires in Redis [RedisKeyMargin] after the entry does
+// (the set after its latest entry's hash), so an entry that no replica
+// sweeps, because none is left, does not live forever.
+//
+// The Stats of a shared store count this process's calls (Added, Resolved,
+// Done, TimedOut), except Pending, which is the whole service's count read
+// from Redis. Close stops this process's sweeps and waits for its
+// OnTimeout calls; it drops nothing, since the other replicas still serve
+// the entries, and it does not close the Redis client.
 package tracking

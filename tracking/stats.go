@@ -1,12 +1,15 @@
 package tracking
 
-// Stats are a table's counters since it was created.
+// Stats are a store's counters since it was created. A shared store
+// ([Redis]) counts the calls of this process, except Pending, which counts
+// the entries of every process; there the identity below holds for the
+// sum over all processes.
 //
 // Every added entry ends up in exactly one place, so
 // Added == Pending + (Resolved single-reply entries) + Done + TimedOut +
 // Evicted + Dropped; streaming replies make Resolved larger than its share.
 type Stats struct {
-	// Pending is the number of entries in the table now.
+	// Pending is the number of entries in the store now.
 	Pending int64
 	// Added counts entries accepted by Add.
 	Added int64

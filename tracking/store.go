@@ -3,12 +3,14 @@ package tracking
 import "context"
 
 // Store holds pending continuations: the tasks sent and not yet answered or
-// timed out. Table is the in-memory implementation; a shared store lets
-// several processes of one service resolve each other's tasks.
+// timed out. Table is the in-memory implementation; Redis is a shared store,
+// which lets several processes of one service resolve each other's tasks.
 //
 // Every entry added leaves the store exactly once: resolved (a single-reply
 // entry), finished with Done, timed out (reported to the OnTimeout callback
-// the store was created with), evicted for space, or dropped by Close.
+// the store was created with), evicted for space, or dropped by Close (a
+// store private to the process; a shared one leaves its entries to the
+// other processes).
 // Methods take a context because a shared store makes a network call; an
 // error means the store could not answer (the entry is untouched), not
 // that the entry is missing.
@@ -22,11 +24,16 @@ type Store[V any] interface {
 	// Done removes the pending entry id so that no timeout fires for it.
 	// ok is false when no such entry is pending.
 	Done(ctx context.Context, id string) (e Entry[V], ok bool, err error)
-	// Stats returns a snapshot of the store's counters.
+	// Stats returns a snapshot of the store's counters (for a shared store,
+	// this process's, except Pending).
 	Stats() Stats
-	// Close drops every pending entry without callbacks and releases the
-	// store's resources.
+	// Close releases the store's resources. A store private to the process
+	// drops every pending entry without callbacks; a shared store leaves
+	// them to the other processes.
 	Close() error
 }
 
-var _ Store[int] = (*Table[int])(nil)
+var (
+	_ Store[int] = (*Table[int])(nil)
+	_ Store[int] = (*Redis[int])(nil)
+)
