@@ -84,11 +84,11 @@ func TestBlackBoxFullLoop(t *testing.T) {
 			EventTime: time.Now().UnixMilli(), EventID: "ev-1", Plat: lctest.Linux, InvestigationID: investigationID,
 		}
 		d := lctest.Detection{
-			Cat: "__svc-package-survey-ex", SourceRule: "svc-package-survey-ex", Namespace: "managed", DetectID: "d-1",
-			Routing: routing, GenTime: time.Now().UnixMilli(),
-			Detect: lctest.SensorEvent{Routing: routing, Event: map[string]any{
+			Cat: "__svc-package-survey-ex", Source: "dr-managed", SourceRule: "svc-package-survey-ex", Namespace: "managed",
+			DetectID: "d-1", Routing: routing, GenTime: time.Now().UnixMilli(),
+			Detect: map[string]any{
 				"PACKAGES": []any{map[string]any{"PACKAGE_NAME": "openssl", "PACKAGE_VERSION": "3.0.2"}},
-			}},
+			},
 		}
 		res, err := svc.Deliver(ctx, "detection", org, d)
 		if err != nil || !res.Success {

@@ -42,7 +42,8 @@ func ExampleNew() {
 	routing := lctest.Routing{OID: org.OID, SID: host.SID, Hostname: "web-1", EventType: "NEW_PROCESS",
 		EventTime: time.Now().UnixMilli(), Plat: lctest.Linux}
 	res, err := svc.Deliver(ctx, "detection", org, lctest.Detection{
-		Cat: triage.DefaultDetection, Routing: routing, Detect: lctest.SensorEvent{Routing: routing},
+		Cat: triage.DefaultDetection, Source: "dr-general", Routing: routing,
+		Detect: map[string]any{"FILE_PATH": "/home/grace/Downloads/backup-tool"},
 	})
 	if err != nil {
 		log.Fatal(err)
