@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -124,22 +123,6 @@ func TestNewRefusesBadSetup(t *testing.T) {
 		mustPanic(t, "handler name", func() { is.HandleReply(name, ok) })
 	}
 	mustPanic(t, `nil handler for "ok"`, func() { is.HandleReply("ok", nil) })
-}
-
-func TestWithAPIURLPointsEveryCallThere(t *testing.T) {
-	api := newStubAPI(t)
-	is, err := New("itest", testSecret, WithAPIURL(api.URL), WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = is.Shutdown(context.Background()) })
-	h := &harness{t: t, is: is, api: api, url: newHTTPServer(t, is)}
-	if res := h.deliver(service.OrgInstall, map[string]any{}); !res.Success || res.Error != "" {
-		t.Fatalf("install: %+v", res)
-	}
-	if got := strings.Join(api.calls(), ","); got != "POST svc-itest-ex" {
-		t.Errorf("rule calls at the API URL = %q", got)
-	}
 }
 
 // mustPanic fails the test unless fn panics with a message containing want.
