@@ -10,8 +10,7 @@ import (
 )
 
 func TestNarrator(t *testing.T) {
-	cloud := lctest.NewCloud()
-	defer cloud.Close()
+	cloud := lctest.New(t)
 	org := cloud.NewOrg("acme")
 	book := newSensorBook()
 	web := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})

@@ -22,8 +22,7 @@ import (
 // they are what the demo's sensors answer.
 func fleetPackages(t *testing.T, n int) map[string][][2]string {
 	t.Helper()
-	cloud := lctest.NewCloud()
-	defer cloud.Close()
+	cloud := lctest.New(t)
 	org := cloud.NewOrg("reference")
 	out := map[string][][2]string{}
 	for _, cfg := range fleet(n) {

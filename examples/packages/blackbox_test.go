@@ -20,8 +20,7 @@ func TestBlackBoxFullLoop(t *testing.T) {
 		t.Skip("builds and runs the example binary")
 	}
 	ctx := t.Context()
-	cloud := lctest.NewCloud()
-	defer cloud.Close()
+	cloud := lctest.New(t)
 	org := cloud.NewOrg("acme")
 	sensor := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
 

@@ -63,8 +63,7 @@ func newWorld(t *testing.T, cfg worldConfig) *world {
 	if cfg.ttl == 0 {
 		cfg.ttl = time.Minute
 	}
-	cloud := lctest.NewCloud(cfg.cloud...)
-	t.Cleanup(cloud.Close)
+	cloud := lctest.New(t, cfg.cloud...)
 	inst := newInstance(t, cloud, cfg.ttl)
 	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: triage.Name, Secret: secret, Handler: inst.is})
 	if err != nil {
