@@ -47,6 +47,7 @@ type Error struct {
 	Message string
 }
 
+// Error says the status and the message.
 func (e *Error) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message) }
 
 // IdempotencyHeader is the request header that makes a task call
