@@ -16,8 +16,9 @@ import (
 )
 
 // replyBody is a signed detection webhook carrying a reply for handler "h",
-// with a realistic payload (an os_packages answer of 300 packages).
-func replyBody(b *testing.B) []byte {
+// with a realistic payload (an os_packages answer of 300 packages), in
+// the detection shape build makes.
+func replyBody(b *testing.B, build func(investigationID, eventType string, payload any) map[string]any) []byte {
 	codec, err := token.NewCodec("itest", []byte(testSecret))
 	if err != nil {
 		b.Fatal(err)
@@ -30,7 +31,7 @@ func replyBody(b *testing.B) []byte {
 	for i := range pkgs {
 		pkgs[i] = map[string]string{"PACKAGE_NAME": "package-name", "PACKAGE_VERSION": "1.2.3-4ubuntu5"}
 	}
-	det := detection(stubTask{SID: testSID, InvestigationID: inv}, "OS_PACKAGES_REP", map[string]any{"PACKAGES": pkgs})
+	det := build(inv, "OS_PACKAGES_REP", map[string]any{"PACKAGES": pkgs})
 	body, _ := json.Marshal(map[string]any{
 		"version": 1, "oid": testOID, "mid": "m", "jwt": testJWT,
 		"deadline": time.Now().Add(time.Hour).Unix(), "etype": "detection", "data": det,
@@ -54,20 +55,25 @@ func serveLoop(b *testing.B, h http.Handler, body []byte) {
 }
 
 // BenchmarkRouteReply is a reply's whole path: signature, envelope,
-// detection routing, token verification, named handler, job in the response.
+// detection routing, token verification, named handler, job in the
+// response; for the detection stream's shape and for the nested one.
 func BenchmarkRouteReply(b *testing.B) {
-	is, err := New("itest", testSecret, WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer is.Shutdown(context.Background())
-	is.HandleReply("h", func(_ context.Context, r *Reply) service.Response {
-		r.Job.Narrate("seen", false)
-		return service.OK(nil)
-	})
-	serveLoop(b, is, replyBody(b))
-	if is.Stats().RoutedNamed == 0 {
-		b.Fatal("replies were not routed")
+	for name, build := range map[string]func(string, string, any) map[string]any{"documented": detection, "nested": nestedDetection} {
+		b.Run(name, func(b *testing.B) {
+			is, err := New("itest", testSecret, WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer is.Shutdown(context.Background())
+			is.HandleReply("h", func(_ context.Context, r *Reply) service.Response {
+				r.Job.Narrate("seen", false)
+				return service.OK(nil)
+			})
+			serveLoop(b, is, replyBody(b, build))
+			if is.Stats().RoutedNamed == 0 {
+				b.Fatal("replies were not routed")
+			}
+		})
 	}
 }
 
@@ -79,5 +85,5 @@ func BenchmarkBareDetection(b *testing.B) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"success":true,"retry":false,"data":{}}`)
 	})
-	serveLoop(b, h, replyBody(b))
+	serveLoop(b, h, replyBody(b, detection))
 }

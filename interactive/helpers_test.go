@@ -1,16 +1,7 @@
 package interactive
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"net/http"
-	"testing"
 	"time"
-
-	"github.com/lcsvc/lcservice/internal/token"
-	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tasking"
 )
 
 const (
@@ -20,111 +11,28 @@ const (
 	testJWT    = "org-jwt"
 )
 
-// harness is one service process: the base service, its interactive layer,
-// served over real HTTP.
-type harness struct {
-	t   *testing.T
-	is  *Service
-	api *stubAPI
-	url string
-	log *lockedWriter
-}
-
-func newHarness(t *testing.T, api *stubAPI, setup func(*Service), opts ...Option) *harness {
-	t.Helper()
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	client := tasking.NewClient(tasking.WithBaseURL(api.URL), tasking.WithRetry(4, time.Millisecond, 5*time.Millisecond))
-	is, err := New("itest", testSecret, append([]Option{WithServiceOptions(service.WithLogOutput(logs, logs)), WithClient(client)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if setup != nil {
-		setup(is)
-	}
-	srv := newHTTPServer(t, is)
-	t.Cleanup(func() { _ = is.Shutdown(context.WithoutCancel(t.Context())) })
-	return &harness{t: t, is: is, api: api, url: srv, log: logs}
-}
-
-// result is a decoded webhook response.
-type result struct {
-	Success bool              `json:"success"`
-	Retry   bool              `json:"retry"`
-	Error   string            `json:"error"`
-	Data    json.RawMessage   `json:"data"`
-	Jobs    []json.RawMessage `json:"jobs"`
-}
-
-// deliver signs and posts one webhook, as the cloud does.
-func (h *harness) deliver(etype service.EventType, data any) result {
-	h.t.Helper()
-	body, _ := json.Marshal(map[string]any{
-		"version": 1, "oid": testOID, "mid": time.Now().String(), "jwt": testJWT,
-		"deadline": time.Now().Add(590 * time.Second).Unix(), "etype": string(etype), "data": data,
-	})
-	req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
-	req.Header.Set(service.SignatureHeader, service.Sign([]byte(testSecret), body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r result
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		h.t.Fatalf("status %d: %v", resp.StatusCode, err)
-	}
-	return r
-}
-
 // detection builds the detection the replicant rule reports for a sensor
-// event answering task.
-func detection(task stubTask, eventType string, payload any) map[string]any {
-	routing := map[string]any{
-		"oid": testOID, "sid": task.SID, "hostname": "host-1", "plat": uint32(Linux), "event_type": eventType,
-		"event_time": time.Now().UnixMilli(), "event_id": "e1", "investigation_id": task.InvestigationID,
-	}
+// event answering the task with investigationID, in the detection
+// stream's shape: detect is the bare event payload.
+func detection(investigationID, eventType string, payload any) map[string]any {
 	return map[string]any{
-		"cat": token.DetectionName("itest"), "source_rule": token.RuleName("itest"),
+		"cat": "__svc-itest-ex", "source": "dr-managed", "source_rule": "svc-itest-ex",
 		"namespace": "managed", "detect_id": "d1", "gen_time": time.Now().UnixMilli(),
-		"routing": routing, "detect": map[string]any{"event": payload, "routing": routing},
+		"routing": routing(investigationID, eventType), "detect": payload,
 	}
 }
 
-// jobWire is a job as it travels in a response.
-type jobWire struct {
-	ID    string   `json:"id"`
-	Cause string   `json:"cause"`
-	Start int64    `json:"start"`
-	End   int64    `json:"end"`
-	SIDs  []string `json:"sid"`
-	Hist  []struct {
-		Msg         string           `json:"msg"`
-		Important   bool             `json:"is_important"`
-		Attachments []map[string]any `json:"attachments"`
-	} `json:"hist"`
+// nestedDetection is detection in the older shape, detect holding
+// {event, routing}, which the reference Python framework reads.
+func nestedDetection(investigationID, eventType string, payload any) map[string]any {
+	d := detection(investigationID, eventType, payload)
+	d["detect"] = map[string]any{"event": payload, "routing": routing(investigationID, eventType)}
+	return d
 }
 
-func (r result) jobs(t *testing.T) []jobWire {
-	t.Helper()
-	var out []jobWire
-	for _, raw := range r.Jobs {
-		var j jobWire
-		if err := json.Unmarshal(raw, &j); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, j)
-	}
-	return out
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+func routing(investigationID, eventType string) map[string]any {
+	return map[string]any{
+		"oid": testOID, "sid": testSID, "hostname": "host-1", "plat": uint32(Linux), "event_type": eventType,
+		"event_time": time.Now().UnixMilli(), "event_id": "e1", "investigation_id": investigationID,
 	}
 }

@@ -93,36 +93,62 @@ type eventRouting struct {
 	InvestigationID string   `json:"investigation_id"`
 }
 
-// detectionRouting decodes a detection only as far as routing needs, in one pass;
-// the event payload stays raw.
-type detectionRouting struct {
+// detectionWire decodes a detection only as far as routing needs it, in
+// one pass over the detection: its routing, and its detect kept raw.
+type detectionWire struct {
 	Routing eventRouting `json:"routing"`
-	Detect  struct {
-		Event   json.RawMessage `json:"event"`
-		Routing *eventRouting   `json:"routing"`
-	} `json:"detect"`
+	Detect  detectField  `json:"detect"`
 }
 
-// parseDetection returns the routing and raw event of a detection. The
-// investigation id is read from data.routing, falling back to
-// data.detect.routing; a detect that is the bare event payload is tolerated.
+// detectField is a detection's detect. The platform's detection stream
+// puts the bare event payload there, routing beside it; an older shape,
+// which the reference Python framework reads, nests {event, routing}
+// instead.
+type detectField struct {
+	raw     json.RawMessage // the whole detect
+	event   json.RawMessage // detect.event, in the nested shape
+	routing *eventRouting   // detect.routing, in the nested shape
+}
+
+// UnmarshalJSON keeps detect as it is. Only when it names an "event" or a
+// "routing" (event payloads name their fields in capitals) is it read
+// again, to tell the nested shape from a payload that merely holds such
+// a string.
+func (d *detectField) UnmarshalJSON(b []byte) error {
+	d.raw = append(d.raw[:0], b...)
+	if !bytes.Contains(b, []byte(`"event"`)) && !bytes.Contains(b, []byte(`"routing"`)) {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return nil // not an object: a bare payload of another kind
+	}
+	d.event = fields["event"]
+	if raw, ok := fields["routing"]; ok {
+		var r eventRouting
+		if json.Unmarshal(raw, &r) == nil {
+			d.routing = &r
+		}
+	}
+	return nil
+}
+
+// parseDetection returns the routing and raw event of a detection, in
+// either shape. The routing is data.routing; what it lacks is taken from
+// data.detect.routing when detect is nested: the investigation id, or all
+// of it when the top-level routing names no sensor. The event is
+// data.detect.event when detect is nested, else data.detect itself.
 func parseDetection(data json.RawMessage) (eventRouting, json.RawMessage, error) {
-	var d detectionRouting
+	var d detectionWire
 	if err := json.Unmarshal(data, &d); err != nil {
 		return eventRouting{}, nil, fmt.Errorf("detection is not an object: %w", err)
 	}
-	event := d.Detect.Event
-	if len(event) == 0 {
-		// The bare-payload shape: detect is the event itself. Rare, so the
-		// second pass over the payload is paid only here.
-		var bare struct {
-			Detect json.RawMessage `json:"detect"`
-		}
-		_ = json.Unmarshal(data, &bare)
-		event = bare.Detect
+	event := d.Detect.raw
+	if d.Detect.event != nil {
+		event = d.Detect.event
 	}
 	r := d.Routing
-	if inner := d.Detect.Routing; inner != nil {
+	if inner := d.Detect.routing; inner != nil {
 		if r.InvestigationID == "" {
 			r.InvestigationID = inner.InvestigationID
 		}

@@ -75,7 +75,7 @@ func TestAuthAndRouting(t *testing.T) {
 }
 
 // rawPost posts a form body verbatim.
-func rawPost(t *testing.T, a *api, target string, h http.Header, body string) (int, []byte) {
+func rawPost(t *testing.T, a *restClient, target string, h http.Header, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(testContext(t), http.MethodPost, target, strings.NewReader(body))
 	if err != nil {

@@ -10,8 +10,10 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"testing"
 
 	"github.com/google/uuid"
+	"github.com/lcsvc/lcservice/lctest/internal/api"
 )
 
 // ErrClosed is returned by calls made after Close.
@@ -19,17 +21,22 @@ var ErrClosed = errors.New("lctest: the cloud is closed")
 
 // Cloud is an emulated LimaCharlie cloud: the REST API a service calls
 // (tasking, D&R rules) served on a loopback httptest.Server, fake sensors
-// that answer tasks, a D&R rule store and evaluator per organization, and
-// signed webhook delivery to registered services. Its methods are safe
-// for concurrent use.
+// that answer tasks, a D&R rule store and evaluator per organization,
+// signed webhook delivery to registered services, and a record of all of
+// it. Its methods are safe for concurrent use.
 type Cloud struct {
 	server          *httptest.Server
 	listener        net.Listener // set by WithListener
 	client          *http.Client // delivers webhooks to services given by URL
+	faults          *api.Faults
 	observer        func(Activity)
-	observeMu       sync.Mutex
 	offline         OfflineMode
+	detectionShape  DetectionShape
 	maxRedeliveries int
+
+	observeMu sync.Mutex // serialises recording and observing
+	recordMu  sync.Mutex
+	record    []Activity
 
 	idle      *idleTracker
 	ctx       context.Context // ended by Close: stops latency timers and deliveries
@@ -44,22 +51,25 @@ type Cloud struct {
 	orgByJWT map[string]*Org
 	sensors  map[string]*Sensor
 	services []*Service
-	failures injectedFailures
 }
 
-// injectedFailures is what FailNextTasks asked for.
-type injectedFailures struct {
-	remaining int
-	status    int
-	header    http.Header
+// New starts an emulated cloud for the test t and closes it when the test
+// ends, as t.Cleanup runs.
+func New(t testing.TB, opts ...Option) *Cloud {
+	t.Helper()
+	c := NewCloud(opts...)
+	t.Cleanup(c.Close)
+	return c
 }
 
 // NewCloud starts an emulated cloud on a loopback port. Point a tasking
-// client's API base URL at URL; Close it when done.
+// client's API base URL at URL; Close it when done. In a test, New does
+// both.
 func NewCloud(opts ...Option) *Cloud {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cloud{
 		maxRedeliveries: DefaultMaxRedeliveries,
+		faults:          api.NewFaults(),
 		idle:            newIdleTracker(),
 		ctx:             ctx,
 		cancel:          cancel,
@@ -73,7 +83,7 @@ func NewCloud(opts ...Option) *Cloud {
 			opt(c)
 		}
 	}
-	c.server = httptest.NewUnstartedServer(c.routes())
+	c.server = httptest.NewUnstartedServer(api.New(backend{c}, c.faults))
 	if c.listener != nil {
 		c.server.Listener.Close()
 		c.server.Listener = c.listener
@@ -106,27 +116,6 @@ func (c *Cloud) Orgs() []*Org {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.orgs)
-}
-
-// FailNextTasks makes the next n task calls (POST /v1/{sid}) that pass
-// authentication fail with status and the given headers, e.g. 429 with
-// X-RateLimit-Period, or 503. A failed call tasks nothing and does not
-// consume its idempotency key, so a client's retry goes through.
-func (c *Cloud) FailNextTasks(n int, status int, header http.Header) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failures = injectedFailures{remaining: max(n, 0), status: status, header: header.Clone()}
-}
-
-// takeFailure consumes one injected failure, if any is left.
-func (c *Cloud) takeFailure() (injectedFailures, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.failures.remaining == 0 {
-		return injectedFailures{}, false
-	}
-	c.failures.remaining--
-	return c.failures, true
 }
 
 // begin registers one unit of background work, unless the cloud is
@@ -172,11 +161,19 @@ func (c *Cloud) addSensor(s *Sensor) {
 	c.sensors[s.SID] = s
 }
 
-// orgForJWT returns the organization jwt belongs to.
-func (c *Cloud) orgForJWT(jwt string) (*Org, bool) {
+// orgByToken returns the organization jwt belongs to.
+func (c *Cloud) orgByToken(jwt string) (*Org, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o, ok := c.orgByJWT[jwt]
+	return o, ok
+}
+
+// org returns the organization oid.
+func (c *Cloud) org(oid string) (*Org, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.orgByOID[oid]
 	return o, ok
 }
 

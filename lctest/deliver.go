@@ -18,13 +18,29 @@ const maxResponseBody = 32 << 20
 // Deliver sends the service one signed webhook of etype about org (nil
 // for health and the global once_per_* etypes, which carry no oid or jwt)
 // with data, encoded with encoding/json (nil sends {}; pass a
-// json.RawMessage to send JSON as is). While the service answers
-// retry=true it is delivered again with the same mid, as many more times
-// as WithMaxRedeliveries allows (DefaultMaxRedeliveries by default). It returns the last response; the error reports
-// a transport failure, a status other than 200 or a body that is not a
-// response. Deliver checks nothing about installation: it is the raw
-// primitive under Install, Request, Tick and the detection webhooks.
+// json.RawMessage to send JSON as is; a Detection is sent in the cloud's
+// DetectionShape). While the service answers retry=true it is delivered
+// again with the same mid, as many more times as WithMaxRedeliveries
+// allows (DefaultMaxRedeliveries by default). It returns the last
+// response; the error reports a transport failure, a status other than
+// 200 or a body that is not a response. Deliver checks nothing about
+// installation: it is the raw primitive under Install, Request, Tick and
+// the detection webhooks.
 func (s *Service) Deliver(ctx context.Context, etype string, org *Org, data any) (Response, error) {
+	switch d := data.(type) {
+	case Detection:
+		data = d.wire(s.cloud.detectionShape)
+	case *Detection:
+		if d != nil {
+			data = d.wire(s.cloud.detectionShape)
+		}
+	}
+	return s.deliver(ctx, etype, org, data, nil)
+}
+
+// deliver is Deliver; det, when not nil, is the detection of the cloud's
+// rules that data carries, for the record.
+func (s *Service) deliver(ctx context.Context, etype string, org *Org, data any, det *Detection) (Response, error) {
 	if etype == "" {
 		return Response{}, errors.New("lctest: Deliver: etype is empty")
 	}
@@ -60,16 +76,14 @@ func (s *Service) Deliver(ctx context.Context, etype string, org *Org, data any)
 	}
 	sig := Sign(s.secret, body)
 	for attempt := 1; ; attempt++ {
-		c.notify(Activity{Kind: ActivityWebhook, OID: env.OID, Service: s.name, MID: env.MID,
-			Attempt: attempt, What: etype, Body: body})
-		// Numbered before the handler runs, so that anything its tasks
-		// cause is numbered after it (see "Job order" in the package doc).
-		seq := s.sent.Add(1)
+		// Recorded before the handler runs, so that anything its tasks
+		// cause is recorded after it (see "Job order" in the package doc).
+		sent := c.notify(Activity{Kind: ActivityWebhook, OID: env.OID, Service: s.name, MID: env.MID,
+			Attempt: attempt, What: etype, Body: body, Detection: det})
 		x := s.exchange(ctx, body, sig)
-		x.EType, x.OID, x.MID, x.Attempt = etype, env.OID, env.MID, attempt
-		s.record(x, seq)
+		x.EType, x.OID, x.MID, x.Attempt, x.sent = etype, env.OID, env.MID, attempt, sent
 		c.notify(Activity{Kind: ActivityResponse, OID: env.OID, Service: s.name, MID: env.MID,
-			Attempt: attempt, What: etype, Err: x.Err, Body: x.Body})
+			Attempt: attempt, What: etype, Err: x.Err, Body: x.Body, Exchange: &x})
 		if x.Err != nil {
 			return x.Response, fmt.Errorf("lctest: service %q, %s webhook (mid %s, attempt %d): %w", s.name, etype, env.MID, attempt, x.Err)
 		}
@@ -143,13 +157,4 @@ func (s *Service) callURL(ctx context.Context, target string, body []byte, sig s
 	defer res.Body.Close()
 	resp, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody))
 	return res.StatusCode, resp, err
-}
-
-// deliverDetection records d and sends it as a detection webhook.
-func (s *Service) deliverDetection(ctx context.Context, org *Org, d Detection) {
-	s.mu.Lock()
-	s.detections = append(s.detections, d)
-	s.mu.Unlock()
-	// Failures reach the observer and Exchanges; nobody else is waiting.
-	_, _ = s.Deliver(ctx, "detection", org, d)
 }

@@ -82,14 +82,16 @@ func TestDetectionContent(t *testing.T) {
 		cats[d.Cat] = d
 	}
 	rep, user := cats["__svc-svc-ex"], cats["suspicious-download"]
-	if rep.SourceRule != "svc-svc-ex" || rep.Namespace != "managed" || rep.Priority != nil || rep.DetectMtd != nil {
+	if rep.SourceRule != "svc-svc-ex" || rep.Namespace != "managed" || rep.Source != "dr-managed" || rep.Priority != 0 || len(rep.DetectMtd) != 0 {
 		t.Errorf("replicant detection = %+v", rep)
 	}
-	if user.SourceRule != "downloads" || user.Namespace != "general" || user.Priority == nil || *user.Priority != 4 || user.DetectMtd["author"] != "qa" {
+	if user.SourceRule != "downloads" || user.Namespace != "general" || user.Source != "dr-general" || user.Priority != 4 ||
+		user.DetectMtd["author"] != "qa" || user.Author != "lctest" {
 		t.Errorf("user detection = %+v", user)
 	}
 
-	// The webhook data is the detection itself: cat, detect, routing, …
+	// The webhook data is the detection itself, in the detection stream's
+	// shape: detect is the bare event, routing beside it.
 	envs := f.envelopes("detection")
 	if len(envs) != 2 {
 		t.Fatalf("%d detection webhooks", len(envs))
@@ -99,7 +101,8 @@ func TestDetectionContent(t *testing.T) {
 			t.Errorf("envelope oid/jwt = %v/%v", env["oid"], env["jwt"])
 		}
 		d := env["data"].(map[string]any)
-		for _, k := range []string{"cat", "detect", "routing", "detect_id", "source_rule", "namespace", "source", "link", "gen_time"} {
+		for _, k := range []string{"cat", "source", "routing", "detect", "detect_id", "namespace", "priority", "detect_mtd",
+			"rule_tags", "author", "source_rule", "gen_time", "link"} {
 			if _, ok := d[k]; !ok {
 				t.Errorf("detection lacks %q: %v", k, d)
 			}
@@ -107,17 +110,16 @@ func TestDetectionContent(t *testing.T) {
 		if _, err := uuid.Parse(d["detect_id"].(string)); err != nil {
 			t.Errorf("detect_id is not a UUID: %v", d["detect_id"])
 		}
-		routing := d["routing"].(map[string]any)
-		detect := d["detect"].(map[string]any)
-		inner := detect["routing"].(map[string]any)
-		if routing["investigation_id"] != "svc-svc-ex/tok" || inner["investigation_id"] != "svc-svc-ex/tok" {
-			t.Errorf("investigation_id: routing %v, detect.routing %v", routing["investigation_id"], inner["investigation_id"])
+		if src := d["source"]; src != "dr-"+d["namespace"].(string) {
+			t.Errorf("source %v, want the rule's namespace as dr-%v", src, d["namespace"])
 		}
-		if routing["event_type"] != "OS_PROCESSES_REP" || routing["hostname"] != "web-1" {
+		routing := d["routing"].(map[string]any)
+		if routing["investigation_id"] != "svc-svc-ex/tok" || routing["event_type"] != "OS_PROCESSES_REP" || routing["hostname"] != "web-1" {
 			t.Errorf("routing = %v", routing)
 		}
-		if _, ok := detect["event"].(map[string]any)["PROCESSES"]; !ok {
-			t.Errorf("detect.event lacks the event body: %v", detect["event"])
+		detect := d["detect"].(map[string]any)
+		if _, ok := detect["PROCESSES"]; !ok || detect["routing"] != nil || detect["event"] != nil {
+			t.Errorf("detect is not the bare event payload: %v", detect)
 		}
 	}
 	if n := len(rec.kind(ActivityDetection)); n != 2 {
@@ -276,5 +278,33 @@ func TestCloudNotificationFilteredByNot(t *testing.T) {
 				t.Fatalf("detections for %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestNestedDetectionShape(t *testing.T) {
+	c := newTestCloud(t, WithDetectionShape(NestedDetection))
+	a := newAPI(t, c)
+	org := c.NewOrg("acme")
+	s := org.AddSensor(SensorConfig{Hostname: "web-1", Platform: Linux})
+	f := &fakeService{subs: []string{"__svc-svc-ex"}}
+	svc := register(t, c, f)
+	installWithRule(t, a, svc, org)
+	a.task(org, s.SID, "svc-svc-ex/tok", "os_version")
+	waitIdle(t, c)
+
+	envs := f.envelopes("detection")
+	if len(envs) != 1 {
+		t.Fatalf("%d detection webhooks, want 1", len(envs))
+	}
+	d := envs[0]["data"].(map[string]any)
+	detect := d["detect"].(map[string]any)
+	inner, _ := detect["routing"].(map[string]any)
+	event, _ := detect["event"].(map[string]any)
+	if inner["investigation_id"] != "svc-svc-ex/tok" || event["BUILD_NUMBER"] == nil || d["routing"].(map[string]any)["investigation_id"] != "svc-svc-ex/tok" {
+		t.Errorf("nested detection = %v", d)
+	}
+	// The record keeps the detection as made, whatever the wire shape.
+	if ds := svc.Detections(); len(ds) != 1 || ds[0].Detect["BUILD_NUMBER"] == nil {
+		t.Errorf("Detections = %+v", ds)
 	}
 }

@@ -13,18 +13,18 @@
 // that subscribe to the detection's category. A service that never stored
 // its rule gets nothing back — exactly as in production.
 //
-//	cloud := lctest.NewCloud()
-//	defer cloud.Close()
+//	cloud := lctest.New(t)                 // closed when the test ends
 //	org := cloud.NewOrg("acme")
 //	host := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
 //	svc, err := cloud.Register(ctx, lctest.ServiceConfig{Name: "triage", Secret: secret, Handler: handler})
-//	svc.Install(ctx, org)                 // org_install: the service stores its rule
+//	svc.Install(ctx, org)                  // org_install: the service stores its rule
 //	svc.Request(ctx, org, params)          // request: the service tasks host
 //	cloud.WaitIdle(ctx)                    // answers, rules and detection webhooks done
 //	svc.Detections(); svc.Jobs(); org.Tasks(); org.Rules()
 //
-// Service.SetHandler points later webhooks at a fresh instance of the
-// service, to test that an investigation survives a restart.
+// Outside a test (a long-running emulator), NewCloud and Close do what New
+// does. Service.SetHandler points later webhooks at a fresh instance of
+// the service, to test that an investigation survives a restart.
 //
 // # The REST API
 //
@@ -42,22 +42,35 @@
 // JWT: missing or unknown → 401, another organization's {oid} → 403, a
 // sensor outside the JWT's organization → 404. Unknown paths answer 404
 // and malformed forms 400; error bodies are {"error": "…"}.
-// FailNextTasks injects failures (429, 5xx) to test a client's retries.
+//
+// Cloud.FailNext is the fault hook: it fails the next calls of a kind
+// (CallTask, CallRulePut, …) with a status and headers (a 429 with
+// X-RateLimit-Period, a 403, a 503), delays them, or drops their
+// connection, to test a client's retries and error handling.
 //
 // # Sensors
 //
 // A fake sensor has a hostname, platform, architecture, tags, an online
 // flag and a latency before its answers. Every sensor command services
-// use (os_packages, os_processes, file_hash, …) has a built-in answer
-// with LimaCharlie's field names, derived from the hostname and platform
-// so that runs repeat exactly; see BuiltinAnswer.
-// The fake host is coherent: file_hash of a process's FILE_PATH is that
-// process's HASH, two processes run from a user's download or temporary
-// directory, yara_scan hits exactly those, and os_kill_process removes a
-// process from later os_processes answers. Override any command with a
+// use (os_packages, os_processes, file_hash, …; see BuiltinCommands) has
+// a built-in answer, derived from the hostname and platform so that runs
+// repeat exactly. The fake host is coherent: file_hash of a process's
+// FILE_PATH is that process's HASH, two processes run from a user's
+// download or temporary directory, yara_scan hits exactly those,
+// history_dump re-sends their start linked by atoms, and os_kill_process
+// removes a process from later answers. Override any command with a
 // Responder (SensorConfig.Answers or Sensor.Answer); a Responder returning
-// no event simulates a sensor that never answers. Unknown commands and
-// unusable arguments answer a RECEIPT with a non-zero ERROR.
+// no event simulates a sensor that never answers.
+//
+// Command lines are parsed as the sensor parses them, and every form the
+// documentation writes is accepted: a file path as the only argument, as
+// --file_path or as -f; yara_scan's rule positional or as --rule, with
+// --pid (-p), --file_path (-f) or -e (--process_expr); dir_list's -d
+// (--depth) anywhere; history_dump's -e (--event), -a (--atom) and -r
+// (--rootAtom) filters. What the sensor refuses — an unknown command, an
+// unknown or repeated flag, a missing or extra argument — is answered
+// with a RECEIPT whose ERROR is ERROR_INVALID_FUNCTION (1) or
+// ERROR_INVALID_PARAMETER (87).
 //
 // What tasking an offline sensor returns is not documented, so both
 // behaviours are offered: OfflineSilent (200, nothing happens; the
@@ -65,14 +78,15 @@
 //
 // # Rules
 //
-// The evaluator implements the operators services use in rules: and, or, is,
-// starts with, ends with, contains, exists, matches (Go regexp, in "re"
-// or "value"), each with "not: true" and "case sensitive: false"; paths
-// are slash-separated from the event root and "?" matches any element of
-// a list. A top-level "event" or "events" limits a rule to event types.
-// A rule that cannot be compiled is stored but never matches; the
-// observer and StoredRule.Err say why. Of the respond actions only report
-// acts (name → cat, priority, metadata → detect_mtd); the rest are ignored.
+// The evaluator implements the operators services use in rules: and, or,
+// is, starts with, ends with, contains, exists, matches (Go regexp, in
+// "re" or "value"), each with "not: true" and "case sensitive: false";
+// paths are slash-separated from the event root and "?" matches any
+// element of a list. A top-level "event" or "events" limits a rule to
+// event types. A rule that cannot be compiled is stored but never
+// matches; the record and StoredRule.Err say why. Of the respond actions
+// only report acts (name → cat, priority, metadata → detect_mtd); the rest
+// are ignored.
 //
 // # Webhooks
 //
@@ -80,10 +94,19 @@
 // deadline now+590 s, the organization's jwt, etype, data), signed in the
 // lc-svc-sig header. A response with retry=true is delivered again with
 // the same mid, at most DefaultMaxRedeliveries more times unless
-// WithMaxRedeliveries says otherwise. Every attempt is kept
-// (Service.Exchanges), jobs are merged by ID across responses
-// (Service.Job, Service.Jobs) and the detections sent are kept decoded
-// (Service.Detections).
+// WithMaxRedeliveries says otherwise. A detection's data is the Detection
+// itself: detect is the bare event payload and source the reporting
+// rule's namespace; WithDetectionShape(NestedDetection) sends the older
+// shape instead.
+//
+// # The record
+//
+// The cloud keeps one record of what happened, in order: every task call,
+// sensor event, detection, webhook delivery attempt, response, rule error
+// and injected fault, as an Activity (Cloud.Activities). Org.Tasks,
+// Sensor.Events, Service.Exchanges, Service.Detections, Service.Jobs and
+// Service.Job are views of it, so they never disagree; WithObserver sees
+// each entry as it is recorded, for progress displays and debugging.
 //
 // # Job order
 //
@@ -94,12 +117,12 @@
 // its own response returns; if every entry falls in the same millisecond,
 // the timestamps cannot put them back in order.
 //
-// So the cloud numbers every delivery attempt, in the order it sends them,
-// and gives each job in a response the number of the attempt it answers
-// (then its place in the response): its causal position. A webhook caused
-// by a task is sent after the task call, and the task call came while the
-// handler that made it was running, so after that handler's delivery was
-// sent: the continuation always carries a higher number than the
+// So every job in a response takes its causal position from the record:
+// the position of the delivery attempt the response answers (recorded
+// when the attempt is sent), then its place in the response. A webhook
+// caused by a task is sent after the task call, and the task call came
+// while the handler that made it was running, so after that handler's
+// delivery was recorded: the continuation always comes later than the
 // delivery that tasked it, however late that delivery's response arrives.
 // The cloud needs no guess as to which delivery a task came from; the
 // order of sending already respects every such chain.
@@ -117,16 +140,70 @@
 // an update the service holds back to send with a later, unrelated
 // response takes that response's position.
 //
-// # Waiting and observing
+// # Waiting
 //
 // Sensor answers arrive asynchronously. WaitIdle blocks until no task,
 // event or webhook is in flight, including work caused by the webhooks
 // themselves (a service tasking another sensor while handling a
-// detection). WithObserver reports every task, event, detection, webhook
-// and response as it happens, for progress displays and debugging. Close
-// stops everything and leaves no goroutine behind.
+// detection). Close stops everything and leaves no goroutine behind.
 //
-// The package imports no package of this module: it speaks only the wire,
-// so it is tested against the framework, not built from it. Responses and
-// the jobs they carry are decoded into its own types (Response, Job).
+// # Fidelity
+//
+// Where lctest differs from the platform, a correct service fails its
+// tests or a wrong one passes, so it follows LimaCharlie's public
+// documentation: the shapes of the EDR events reference for sensor
+// events, the endpoint commands reference for command lines, the output
+// stream structures page for detections, the routing reference for an
+// event's routing, and the error codes reference for RECEIPT errors.
+//
+// Each event carries the fields of that event's sample and no field the
+// samples lack: OS_VERSION_REP holds BUILD_NUMBER only; DIR_LIST_REP
+// holds DIRECTORY_LIST, whose entries carry their creation, modification
+// and access times, ATTRIBUTES and, on Windows, STREAMS; OS_PROCESSES_REP
+// never holds an ERROR (a process id that names no process is answered
+// with a RECEIPT); OS_SERVICES_REP entries carry SVC_TYPE, HASH and, for
+// services hosted in a shared process, DLL; OS_AUTORUNS_REP carries a
+// TIMESTAMP; FILE_HASH_REP carries a SIGNATURE; and some Windows
+// OS_PACKAGES_REP entries lack PACKAGE_VERSION, as registry entries can.
+// CLOUD_NOTIFICATION carries NOTIFICATION_ID (the sensor's request name,
+// such as ADD_EXFIL_EVENT_REQ for exfil_add), NOTIFICATION holding the
+// INVESTIGATION_ID, the sensor's HCP_IDENT and EXPIRY, laid out as the
+// events reference's sample lays them out.
+//
+// Where the documentation contradicts itself, lctest picks one form and
+// offers the other:
+//
+//   - Command answers: the endpoint commands reference shows netstat
+//     answering NETWORK_CONNECTIONS with LOCAL_ADDRESS and REMOTE_ADDRESS,
+//     os_processes answering one EXISTING_PROCESS per process, packages
+//     with NAME, VERSION and PUBLISHER, dir_list entries with
+//     LAST_MODIFIED and file_hash with MD5, SHA1 and SHA256; the EDR
+//     events reference shows NETSTAT_REP, one OS_PROCESSES_REP,
+//     PACKAGE_NAME and PACKAGE_VERSION, entries with their times, and a
+//     SIGNATURE. Sensors answer as the events reference shows by default
+//     (EventsReference); SensorConfig.Dialect = CommandsReference answers
+//     as the commands reference shows.
+//   - Detections: the stream structures page puts the bare event in
+//     detect; the reference Python framework reads detect.routing, an
+//     older shape where detect held {event, routing}. The documented shape
+//     is sent by default (DocumentedDetection); NestedDetection sends the
+//     other.
+//   - Timestamps: OS_AUTORUNS_REP's sample gives TIMESTAMP in epoch
+//     seconds where other events give milliseconds; lctest follows the
+//     sample of each event.
+//
+// lctest does not emulate: adapters and events other than the answers to
+// tasks and Sensor.Emit; the respond actions other than report (no
+// isolation, tagging or tasking by rules), suppression, stateful rules,
+// and the Hive's expiry; detect_data and mtd in detections; sensors
+// dropping the events history_dump sent, and the original times of those
+// events (they carry the time they are re-sent); real YARA matching
+// (every rule hits the suspicious processes); rate limits, except as
+// faults a test injects; and what tasking an offline sensor returns,
+// which is undocumented (see OfflineMode).
+//
+// The package imports no package of this module outside lctest: it
+// speaks only the wire, so it is tested against the framework, not built
+// from it. Responses and the jobs they carry are decoded into its own
+// types (Response, Job).
 package lctest

@@ -3,24 +3,13 @@ package lctest
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/lcsvc/lcservice/lctest/internal/dr"
 )
 
-// Event is what a Responder returns: an event type and its body. The
-// cloud adds the routing (sensor, time, ids, investigation_id).
-type Event struct {
-	Type    string         // event_type, e.g. "OS_PACKAGES_REP"
-	Payload map[string]any // the event body; must encode as JSON
-}
-
-// Receipt returns a RECEIPT event, the answer a sensor gives to a command
-// that failed or that has no other reply. code 0 or 200 means success.
-func Receipt(code int, msg string) Event {
-	return Event{Type: "RECEIPT", Payload: map[string]any{"ERROR": code, "ERROR_MESSAGE": msg}}
-}
-
 // Routing is the routing block of a sensor event: which organization,
-// sensor and host it comes from, its event type, time and id, and the
-// investigation_id of the task it answers.
+// sensor and host it comes from, its event type, time and id, its atoms,
+// and the investigation_id of the task it answers.
 type Routing struct {
 	OID             string   `json:"oid"`
 	SID             string   `json:"sid"`
@@ -37,6 +26,7 @@ type Routing struct {
 	ModuleID        int      `json:"moduleid,omitempty"`
 	This            string   `json:"this,omitempty"`
 	Parent          string   `json:"parent,omitempty"`
+	Target          string   `json:"target,omitempty"`
 	Tags            []string `json:"tags"`
 	InvestigationID string   `json:"investigation_id,omitempty"`
 }
@@ -50,30 +40,51 @@ type SensorEvent struct {
 // Time returns the event's time.
 func (e SensorEvent) Time() time.Time { return time.UnixMilli(e.Routing.EventTime) }
 
-// Detection is what a D&R report action makes of an event;
-// for etype detection it is the webhook's data.
+// Detection is what a D&R report action makes of an event, in the shape
+// of LimaCharlie's detection stream; for etype detection it is the
+// webhook's data. Detect is the bare event payload, Routing the event's
+// routing and Source the namespace of the rule that reported, as
+// "dr-<namespace>".
 type Detection struct {
-	Cat        string         `json:"cat"`
-	Detect     SensorEvent    `json:"detect"`
+	Cat        string         `json:"cat"`    // the report's name
+	Source     string         `json:"source"` // "dr-general", "dr-managed", …
 	Routing    Routing        `json:"routing"`
+	Detect     map[string]any `json:"detect"` // the event's payload
 	DetectID   string         `json:"detect_id"`
-	SourceRule string         `json:"source_rule"`
 	Namespace  string         `json:"namespace"`
-	Source     string         `json:"source"`
-	Link       string         `json:"link"`
+	Priority   int            `json:"priority"`
+	DetectMtd  map[string]any `json:"detect_mtd"` // the report's metadata
+	RuleTags   []string       `json:"rule_tags"`
+	Author     string         `json:"author"`
+	SourceRule string         `json:"source_rule"`
 	GenTime    int64          `json:"gen_time"` // epoch milliseconds
-	Priority   *int           `json:"priority,omitempty"`
-	DetectMtd  map[string]any `json:"detect_mtd,omitempty"`
+	Link       string         `json:"link"`
 }
 
-// decodeObject decodes a JSON object keeping numbers as json.Number, so
-// that rule values and event fields compare exactly.
-func decodeObject(raw []byte) (map[string]any, error) {
-	var m map[string]any
-	if err := unmarshalNumbers(raw, &m); err != nil {
-		return nil, err
+// DetectionShape is how detection webhooks carry the event.
+type DetectionShape int
+
+const (
+	// DocumentedDetection, the default, sends the shape of LimaCharlie's
+	// detection stream: detect is the bare event payload, routing beside
+	// it.
+	DocumentedDetection DetectionShape = iota
+	// NestedDetection sends detect as {event, routing}, the older shape
+	// the reference Python framework reads its investigation id from
+	// (detect.routing.investigation_id). The top-level routing is sent
+	// too.
+	NestedDetection
+)
+
+// wire returns d as the webhook data of shape.
+func (d Detection) wire(shape DetectionShape) any {
+	if shape != NestedDetection {
+		return d
 	}
-	return m, nil
+	return struct {
+		Detection
+		Detect SensorEvent `json:"detect"`
+	}{d, SensorEvent{Routing: d.Routing, Event: d.Detect}}
 }
 
 // normalizePayload turns a responder's payload into plain JSON values
@@ -87,5 +98,5 @@ func normalizePayload(p map[string]any) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeObject(raw)
+	return dr.Decode(raw)
 }

@@ -83,3 +83,32 @@ func ExampleNewCloud() {
 	// __svc-triage-ex OS_PACKAGES_REP svc-triage-ex/42 web-1
 	// 1 task, 1 rule
 }
+
+// The fault hook fails chosen API calls, here a rate limit on the next
+// task call: the call is not served, so the client's retry tasks the
+// sensor once.
+func ExampleCloud_FailNext() {
+	cloud := lctest.NewCloud()
+	defer cloud.Close()
+	org := cloud.NewOrg("acme")
+	host := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
+	cloud.FailNext(lctest.CallTask, 1, lctest.Fault{Status: http.StatusTooManyRequests, Header: http.Header{"X-Ratelimit-Period": {"1"}}})
+
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, cloud.URL()+"/v1/"+host.SID, strings.NewReader("tasks=os_version"))
+		req.Header.Set("Authorization", "bearer "+org.JWT)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Printf("%s, X-RateLimit-Period %q\n", resp.Status, resp.Header.Get("X-RateLimit-Period"))
+	}
+	fmt.Println(len(org.Tasks()), "task")
+	// Output:
+	// 429 Too Many Requests, X-RateLimit-Period "1"
+	// 200 OK, X-RateLimit-Period ""
+	// 1 task
+}

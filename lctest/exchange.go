@@ -63,4 +63,6 @@ type Exchange struct {
 	Response Response
 	Body     []byte // the raw response body
 	Err      error  // transport failure, non-200 status or undecodable body
+
+	sent int // the position of the attempt's ActivityWebhook in the record
 }

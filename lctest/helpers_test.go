@@ -82,22 +82,22 @@ func (r *recorder) events(t *testing.T) []SensorEvent {
 	return out
 }
 
-// api calls the cloud's REST API as a client would.
-type api struct {
+// restClient calls the cloud's REST API as a client would.
+type restClient struct {
 	t      *testing.T
 	base   string
 	client *http.Client
 }
 
-func newAPI(t *testing.T, c *Cloud) *api {
+func newAPI(t *testing.T, c *Cloud) *restClient {
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &api{t: t, base: c.URL(), client: &http.Client{Transport: tr}}
+	return &restClient{t: t, base: c.URL(), client: &http.Client{Transport: tr}}
 }
 
 // do sends method path with form (as a form-encoded body when not nil)
 // and returns the status, the headers and the body.
-func (a *api) do(jwt, method, path string, form url.Values, header http.Header) (int, http.Header, []byte) {
+func (a *restClient) do(jwt, method, path string, form url.Values, header http.Header) (int, http.Header, []byte) {
 	a.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -129,7 +129,7 @@ func (a *api) do(jwt, method, path string, form url.Values, header http.Header) 
 }
 
 // task tasks sid and fails the test unless the API answers 200.
-func (a *api) task(org *Org, sid, investigationID string, lines ...string) {
+func (a *restClient) task(org *Org, sid, investigationID string, lines ...string) {
 	a.t.Helper()
 	form := url.Values{"tasks": lines}
 	if investigationID != "" {
@@ -141,7 +141,7 @@ func (a *api) task(org *Org, sid, investigationID string, lines ...string) {
 }
 
 // putHiveRule stores a rule through the Hive API.
-func (a *api) putHiveRule(org *Org, ns, name, detect, respond string, enabled bool) {
+func (a *restClient) putHiveRule(org *Org, ns, name, detect, respond string, enabled bool) {
 	a.t.Helper()
 	form := url.Values{
 		"data":    {`{"detect":` + detect + `,"respond":` + respond + `}`},
@@ -154,7 +154,7 @@ func (a *api) putHiveRule(org *Org, ns, name, detect, respond string, enabled bo
 
 // installWithRule installs svc in org and stores its replicant rule through
 // the Hive API, as the service itself would on org_install.
-func installWithRule(t *testing.T, a *api, svc *Service, org *Org) {
+func installWithRule(t *testing.T, a *restClient, svc *Service, org *Org) {
 	t.Helper()
 	if _, err := svc.Install(testContext(t), org); err != nil {
 		t.Fatal(err)

@@ -28,17 +28,17 @@ type JobEntry struct {
 }
 
 // jobUpdate is one job of one response, with its causal position: the
-// number of the delivery attempt the response answered, then the job's
-// index in the response.
+// position in the cloud's record of the delivery attempt the response
+// answered, then the job's index in the response.
 type jobUpdate struct {
-	seq uint64
-	pos int
-	job Job
+	sent int
+	pos  int
+	job  Job
 }
 
 // compare orders updates by causal position.
 func (u jobUpdate) compare(v jobUpdate) int {
-	return cmp.Or(cmp.Compare(u.seq, v.seq), cmp.Compare(u.pos, v.pos))
+	return cmp.Or(cmp.Compare(u.sent, v.sent), cmp.Compare(u.pos, v.pos))
 }
 
 // merge folds a job's updates, given in causal order, into a fresh job:

@@ -67,7 +67,7 @@ func TestEmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := svc.Detections()
-	if len(ds) != 1 || ds[0].Detect.Event["FILE_PATH"] != `C:\x\EVIL.EXE` || ds[0].Routing.InvestigationID != "" {
+	if len(ds) != 1 || ds[0].Detect["FILE_PATH"] != `C:\x\EVIL.EXE` || ds[0].Routing.InvestigationID != "" {
 		t.Fatalf("detections = %+v", ds)
 	}
 }

@@ -34,11 +34,12 @@ func (m OfflineMode) String() string {
 // retry=true is sent again unless WithMaxRedeliveries says otherwise.
 const DefaultMaxRedeliveries = 3
 
-// WithObserver has the cloud call fn for every Activity: tasks, sensor
-// events, detections, webhooks and their responses, invalid rules. Calls
-// are serialised, so fn need not be safe for concurrent use, but it must
-// return promptly and must not call WaitIdle or Close, which wait for the
-// work that is calling it.
+// WithObserver has the cloud call fn for every Activity as it is
+// recorded: tasks, sensor events, detections, webhooks and their
+// responses, invalid rules, faults. Calls are serialised in the order of
+// the record, so fn need not be safe for concurrent use; it may read the
+// record, but it must return promptly and must not call WaitIdle or
+// Close, which wait for the work that is calling it.
 func WithObserver(fn func(Activity)) Option {
 	return func(c *Cloud) { c.observer = fn }
 }
@@ -60,4 +61,10 @@ func WithMaxRedeliveries(n int) Option {
 // cloud closes ln when it closes.
 func WithListener(ln net.Listener) Option {
 	return func(c *Cloud) { c.listener = ln }
+}
+
+// WithDetectionShape sets the shape of the detection webhooks the cloud
+// sends; DocumentedDetection by default.
+func WithDetectionShape(s DetectionShape) Option {
+	return func(c *Cloud) { c.detectionShape = s }
 }

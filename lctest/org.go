@@ -4,11 +4,12 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/lcsvc/lcservice/lctest/internal/dr"
 )
 
-// Org is an emulated LimaCharlie organization: sensors, a D&R rule store
-// and the record of every task it accepted. Its methods are safe for
-// concurrent use.
+// Org is an emulated LimaCharlie organization: sensors and a D&R rule
+// store. Its methods are safe for concurrent use.
 type Org struct {
 	OID  string // random UUID
 	Name string
@@ -18,15 +19,15 @@ type Org struct {
 
 	cloud *Cloud
 	iid   string // installation key id shared by the org's sensors
+	rules *dr.Store
 
 	mu      sync.Mutex
 	sensors []*Sensor
-	rules   map[ruleKey]*compiledRule
-	tasks   []TaskRecord
 	seen    map[idemKey]bool // idempotency keys already tasked
 }
 
-// TaskRecord is one task call the API accepted.
+// TaskRecord is one task call the API accepted (or refused, in an
+// ActivityTaskRefused).
 type TaskRecord struct {
 	SID             string
 	Commands        []string // the tasks form values, in order
@@ -48,7 +49,7 @@ func (c *Cloud) NewOrg(name string) *Org {
 		JWT:   randomHex(32),
 		cloud: c,
 		iid:   newUUID(),
-		rules: map[ruleKey]*compiledRule{},
+		rules: dr.NewStore(),
 		seen:  map[idemKey]bool{},
 	}
 	c.addOrg(o)
@@ -63,30 +64,29 @@ func (o *Org) Sensors() []*Sensor {
 }
 
 // Tasks returns every task call the organization's sensors accepted, in
-// order.
+// order: the ActivityTask entries of the cloud's record.
 func (o *Org) Tasks() []TaskRecord {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := slices.Clone(o.tasks)
-	for i := range out {
-		out[i].Commands = slices.Clone(out[i].Commands)
+	var out []TaskRecord
+	for _, a := range o.cloud.activities(ActivityTask, func(a *Activity) bool { return a.OID == o.OID }) {
+		t := *a.Task
+		t.Commands = slices.Clone(t.Commands)
+		out = append(out, t)
 	}
 	return out
 }
 
-// recordTask records an accepted task call. It reports false, recording
-// nothing, when key was already used for the same sensor: the call is a
-// retry and must not task the sensor twice.
-func (o *Org) recordTask(t TaskRecord) bool {
+// firstUse reports whether key is used for the first time with sensor
+// sid, and remembers it. A call without a key is always a first use.
+func (o *Org) firstUse(sid, key string) bool {
+	if key == "" {
+		return true
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if t.IdempotencyKey != "" {
-		k := idemKey{t.SID, t.IdempotencyKey}
-		if o.seen[k] {
-			return false
-		}
-		o.seen[k] = true
+	k := idemKey{sid, key}
+	if o.seen[k] {
+		return false
 	}
-	o.tasks = append(o.tasks, t)
+	o.seen[k] = true
 	return true
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-)
 
-// notificationExpiry is how far in the future a CLOUD_NOTIFICATION's
-// EXPIRY lies: how long the cloud would keep the task for the sensor.
-const notificationExpiry = time.Hour
+	"github.com/lcsvc/lcservice/lctest/internal/dr"
+)
 
 // schedule has s answer the command line after its latency, on a
 // goroutine of its own. It reports false when the cloud is closed.
@@ -29,37 +26,14 @@ func (c *Cloud) schedule(s *Sensor, line, investigationID string, latency time.D
 				return
 			}
 		}
-		c.answerTask(c.ctx, s, line, investigationID)
+		c.emit(c.ctx, s, investigationID, answerLine(s, line, investigationID))
 	}()
 	return true
 }
 
-// answerTask emits what a sensor sends for one command line: the
-// CLOUD_NOTIFICATION receipt, then its answer.
-func (c *Cloud) answerTask(ctx context.Context, s *Sensor, line, investigationID string) {
-	cmd, err := ParseCommand(line)
-	name := cmd.Name
-	if name == "" {
-		if f := strings.Fields(line); len(f) > 0 {
-			name = f[0]
-		}
-	}
-	events := []Event{{Type: "CLOUD_NOTIFICATION", Payload: map[string]any{
-		"NOTIFICATION_ID": strings.ToUpper(name) + "_REQ",
-		"NOTIFICATION":    line,
-		"EXPIRY":          time.Now().Add(notificationExpiry).Unix(),
-	}}}
-	if err != nil {
-		events = append(events, Receipt(errCodeBadArguments, err.Error()))
-	} else {
-		events = append(events, answer(s, cmd)...)
-	}
-	c.emit(ctx, s, investigationID, events)
-}
-
 // emit sends events from s, one after the other: each gets its routing,
-// is reported to the observer, runs through the organization's rules,
-// and every detection it causes is delivered before the next event.
+// is recorded, runs through the organization's rules, and every detection
+// it causes is delivered before the next event.
 func (c *Cloud) emit(ctx context.Context, s *Sensor, investigationID string, events []Event) {
 	for _, e := range events {
 		if ctx.Err() != nil {
@@ -71,11 +45,12 @@ func (c *Cloud) emit(ctx context.Context, s *Sensor, investigationID string, eve
 				InvestigationID: investigationID, Err: err})
 			continue
 		}
+		body := toJSON(ev)
 		c.notify(Activity{Kind: ActivityEvent, OID: s.org.OID, SID: s.SID, What: ev.Routing.EventType,
-			InvestigationID: investigationID, Body: toJSON(ev)})
-		for _, d := range c.evaluate(s, ev) {
+			InvestigationID: investigationID, Body: body})
+		for _, d := range c.evaluate(s, ev, body) {
 			c.notify(Activity{Kind: ActivityDetection, OID: s.org.OID, SID: s.SID, What: d.Cat,
-				InvestigationID: investigationID, Body: toJSON(d)})
+				InvestigationID: investigationID, Body: toJSON(d), Detection: &d})
 			c.fanOut(ctx, s.org, d)
 		}
 	}
@@ -90,22 +65,28 @@ func (s *Sensor) newEvent(e Event, investigationID string) (SensorEvent, error) 
 	if err != nil {
 		return SensorEvent{}, fmt.Errorf("lctest: the payload of a %s event does not encode as JSON, so it was dropped: %w", e.Type, err)
 	}
+	this := e.This
+	if this == "" {
+		this = randomHex(16)
+	}
+	ext, internal := s.host.Addresses()
 	return SensorEvent{
 		Routing: Routing{
 			OID:             s.org.OID,
 			SID:             s.SID,
 			IID:             s.iid,
 			DID:             s.did,
-			Hostname:        s.hostname,
+			Hostname:        s.Hostname(),
 			EventType:       e.Type,
 			EventTime:       time.Now().UnixMilli(),
 			EventID:         newUUID(),
-			ExtIP:           s.extIP,
-			IntIP:           s.intIP,
+			ExtIP:           ext,
+			IntIP:           internal,
 			Plat:            s.platform,
 			Arch:            s.arch,
 			ModuleID:        2,
-			This:            randomHex(16),
+			This:            this,
+			Parent:          e.Parent,
 			Tags:            s.Tags(),
 			InvestigationID: investigationID,
 		},
@@ -113,46 +94,48 @@ func (s *Sensor) newEvent(e Event, investigationID string) (SensorEvent, error) 
 	}, nil
 }
 
-// evaluate runs ev through the organization's active rules and returns
-// the detections their report actions make.
-func (c *Cloud) evaluate(s *Sensor, ev SensorEvent) []Detection {
-	rules := s.org.activeRules()
-	if len(rules) == 0 {
-		return nil
-	}
+// evaluate runs ev (body is its JSON) through the organization's rules
+// and returns the detections their report actions make.
+func (c *Cloud) evaluate(s *Sensor, ev SensorEvent, body []byte) []Detection {
 	// The evaluator walks plain JSON values, the shape rules are written for.
-	doc, err := decodeObject(toJSON(ev))
+	doc, err := dr.Decode(body)
 	if err != nil {
 		return nil
 	}
 	var out []Detection
-	for _, r := range rules {
-		if !r.detect.match(doc) {
-			continue
-		}
-		for _, rep := range r.reports {
-			out = append(out, c.newDetection(s, ev, r, rep))
+	for _, m := range s.org.rules.Evaluate(doc) {
+		for _, rep := range m.Reports {
+			out = append(out, c.newDetection(ev, m.Rule, rep))
 		}
 	}
 	return out
 }
 
-// newDetection builds the detection a report action makes of ev.
-func (c *Cloud) newDetection(s *Sensor, ev SensorEvent, r *compiledRule, rep reportAction) Detection {
+// newDetection builds the detection a report action of rule makes of ev.
+func (c *Cloud) newDetection(ev SensorEvent, rule dr.Rule, rep dr.Report) Detection {
 	id := newUUID()
+	mtd := rep.Metadata
+	if mtd == nil {
+		mtd = map[string]any{}
+	}
+	tags := rule.Tags
+	if tags == nil {
+		tags = []string{}
+	}
 	return Detection{
-		Cat:        rep.name,
-		Detect:     ev,
+		Cat:        rep.Name,
+		Source:     "dr-" + rule.Namespace,
 		Routing:    ev.Routing,
+		Detect:     ev.Event,
 		DetectID:   id,
-		SourceRule: r.Name,
-		Namespace:  r.Namespace,
-		// The dotted identity of the sensor the event came from.
-		Source:    fmt.Sprintf("%s.%s.%s.%x.%d", s.org.OID, s.iid, s.SID, uint32(s.platform), uint32(s.arch)),
-		Link:      fmt.Sprintf("%s/orgs/%s/detections/%s", c.URL(), s.org.OID, id),
-		GenTime:   time.Now().UnixMilli(),
-		Priority:  rep.priority,
-		DetectMtd: rep.metadata,
+		Namespace:  rule.Namespace,
+		Priority:   rep.Priority,
+		DetectMtd:  mtd,
+		RuleTags:   tags,
+		Author:     rule.Author,
+		SourceRule: rule.Name,
+		GenTime:    time.Now().UnixMilli(),
+		Link:       fmt.Sprintf("%s/orgs/%s/detections/%s", c.URL(), ev.Routing.OID, id),
 	}
 }
 
@@ -163,6 +146,6 @@ func (c *Cloud) fanOut(ctx context.Context, org *Org, d Detection) {
 		if ctx.Err() != nil {
 			return
 		}
-		svc.deliverDetection(ctx, org, d)
+		_, _ = svc.deliver(ctx, "detection", org, d.wire(c.detectionShape), &d)
 	}
 }

@@ -1,6 +1,10 @@
 package lctest
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/lcsvc/lcservice/lctest/internal/host"
+)
 
 // Platform is a sensor's operating system, as the plat field of an
 // event's routing carries it.
@@ -51,3 +55,27 @@ func (a Arch) String() string {
 	}
 	return fmt.Sprintf("Arch(%d)", uint32(a))
 }
+
+// Dialect chooses, for the commands whose answer LimaCharlie's
+// documentation describes twice, which description a fake sensor's
+// built-in answers follow (see "Fidelity" in the package documentation).
+type Dialect int
+
+const (
+	// EventsReference, the default, answers as the samples of the EDR
+	// events reference show: NETSTAT_REP; one OS_PROCESSES_REP listing
+	// every process; packages with PACKAGE_NAME and PACKAGE_VERSION;
+	// DIRECTORY_LIST entries with their times, attributes and streams;
+	// FILE_HASH_REP with FILE_IS_SIGNED and SIGNATURE.
+	EventsReference Dialect = iota
+	// CommandsReference answers as the samples of the endpoint commands
+	// reference show: NETWORK_CONNECTIONS with local and remote addresses
+	// and a STATE; one EXISTING_PROCESS per process; packages with NAME,
+	// VERSION and PUBLISHER; DIRECTORY_LIST entries with FILE_PATH,
+	// FILE_SIZE and LAST_MODIFIED (epoch seconds); FILE_HASH_REP with
+	// MD5, SHA1 and SHA256.
+	CommandsReference
+)
+
+// String names the dialect, e.g. "events-reference".
+func (d Dialect) String() string { return host.Dialect(d).String() }

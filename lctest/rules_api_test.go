@@ -100,7 +100,7 @@ type legacyRule struct {
 	IsEnabled bool            `json:"is_enabled"`
 }
 
-func legacyList(t *testing.T, a *api, org *Org, ns string) map[string]legacyRule {
+func legacyList(t *testing.T, a *restClient, org *Org, ns string) map[string]legacyRule {
 	t.Helper()
 	status, _, body := a.do(org.JWT, http.MethodGet, "/v1/rules/"+org.OID+"?namespace="+ns, nil, nil)
 	if status != 200 {

@@ -2,18 +2,15 @@ package lctest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
 	"time"
-)
 
-// Responder answers one command sent to a sensor with the events the
-// sensor emits, after the cloud's CLOUD_NOTIFICATION. Returning no event
-// simulates a sensor that never answers. A Responder runs on its own
-// goroutine and may be called concurrently for different tasks.
-type Responder func(s *Sensor, cmd Command) []Event
+	"github.com/lcsvc/lcservice/lctest/internal/host"
+)
 
 // SensorConfig describes a fake sensor.
 type SensorConfig struct {
@@ -26,6 +23,9 @@ type SensorConfig struct {
 	Platform Platform
 	Arch     Arch     // X64 when zero
 	Tags     []string // routing tags
+	// Dialect is the shape of the built-in answers where the
+	// documentation describes a command twice; EventsReference when zero.
+	Dialect Dialect
 	// Offline starts the sensor offline: tasks to it are answered per the
 	// cloud's OfflineMode and never reach it.
 	Offline bool
@@ -42,20 +42,16 @@ type Sensor struct {
 	SID string // random UUID
 
 	org      *Org
-	hostname string
+	host     *host.Host
 	platform Platform
 	arch     Arch
 	tags     []string
 	iid, did string
-	extIP    string
-	intIP    string
-	host     *hostImage
 
 	mu      sync.Mutex
 	online  bool
 	latency time.Duration
 	answers map[string]Responder
-	killed  map[int]bool // PIDs os_kill_process ended
 }
 
 // AddSensor enrolls a fake sensor in the organization.
@@ -72,24 +68,18 @@ func (o *Org) AddSensor(cfg SensorConfig) *Sensor {
 	if cfg.Arch == 0 {
 		cfg.Arch = X64
 	}
-	r := seeded("addresses", cfg.Hostname)
 	s := &Sensor{
 		SID:      newUUID(),
 		org:      o,
-		hostname: cfg.Hostname,
+		host:     host.New(host.Config{Hostname: cfg.Hostname, Platform: host.Platform(cfg.Platform), Dialect: host.Dialect(cfg.Dialect)}),
 		platform: cfg.Platform,
 		arch:     cfg.Arch,
 		tags:     slices.Clone(cfg.Tags),
 		iid:      o.iid,
 		did:      newUUID(),
-		// Documentation ranges: 203.0.113.0/24 (TEST-NET-3) and 10/8.
-		extIP:   fmt.Sprintf("203.0.113.%d", 1+r.IntN(254)),
-		intIP:   fmt.Sprintf("10.%d.%d.%d", r.IntN(256), r.IntN(256), 1+r.IntN(254)),
-		host:    newHostImage(cfg.Hostname, cfg.Platform),
-		online:  !cfg.Offline,
-		latency: max(cfg.Latency, 0),
-		answers: maps.Clone(cfg.Answers),
-		killed:  map[int]bool{},
+		online:   !cfg.Offline,
+		latency:  max(cfg.Latency, 0),
+		answers:  maps.Clone(cfg.Answers),
 	}
 	if s.tags == nil {
 		s.tags = []string{}
@@ -108,7 +98,7 @@ func (o *Org) AddSensor(cfg SensorConfig) *Sensor {
 func (s *Sensor) Org() *Org { return s.org }
 
 // Hostname returns the sensor's hostname.
-func (s *Sensor) Hostname() string { return s.hostname }
+func (s *Sensor) Hostname() string { return s.host.Hostname() }
 
 // Platform returns the sensor's platform.
 func (s *Sensor) Platform() Platform { return s.platform }
@@ -170,12 +160,25 @@ func (s *Sensor) Emit(ctx context.Context, events ...Event) error {
 	if !c.begin() {
 		return ErrClosed
 	}
-	defer c.idle.done()
-	defer c.wg.Done()
+	defer c.finish()
 	ctx, stop := c.withCloudContext(ctx)
 	defer stop()
 	c.emit(ctx, s, "", events)
 	return ctx.Err()
+}
+
+// Events returns the events the sensor emitted so far, in order: the
+// ActivityEvent entries of the cloud's record. Numbers in their bodies
+// are float64, as encoding/json decodes them.
+func (s *Sensor) Events() []SensorEvent {
+	var out []SensorEvent
+	for _, a := range s.org.cloud.activities(ActivityEvent, func(a *Activity) bool { return a.SID == s.SID }) {
+		var e SensorEvent
+		if json.Unmarshal(a.Body, &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // state returns what a task needs of the sensor's mutable settings.
@@ -192,20 +195,7 @@ func (s *Sensor) responder(command string) Responder {
 	return s.answers[command]
 }
 
-// kill ends pid on the fake host; it reports whether such a process ran.
-func (s *Sensor) kill(pid int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.killed[pid] || !s.host.hasProcess(pid) {
-		return false
-	}
-	s.killed[pid] = true
-	return true
-}
-
-// running reports whether pid is a process still running on the host.
-func (s *Sensor) running(pid int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !s.killed[pid] && s.host.hasProcess(pid)
+// ident is the sensor's identity as its CLOUD_NOTIFICATIONs carry it.
+func (s *Sensor) ident() host.Ident {
+	return host.Ident{OID: s.org.OID, SID: s.SID, IID: s.iid, Platform: host.Platform(s.platform), Arch: uint32(s.arch)}
 }

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"sync"
-	"sync/atomic"
 )
 
 // ServiceConfig describes a service the cloud delivers webhooks to: an
@@ -20,9 +19,9 @@ type ServiceConfig struct {
 	URL     string       // or POSTed to, e.g. http://127.0.0.1:8080/
 }
 
-// Service is a service registered with the cloud. It records every
-// exchange, the jobs its responses carry and the detections it was sent.
-// Its methods are safe for concurrent use.
+// Service is a service registered with the cloud. What it was sent and
+// answered is in the cloud's record: Exchanges, Detections and Jobs are
+// views of it. Its methods are safe for concurrent use.
 type Service struct {
 	cloud  *Cloud
 	name   string
@@ -31,16 +30,10 @@ type Service struct {
 	targetMu sync.Mutex
 	target   *target // where webhooks go now; SetHandler replaces it
 
-	mu         sync.Mutex
-	subs       []string        // health detect_subscriptions
-	callbacks  []string        // health callbacks
-	installed  map[string]bool // by OID
-	exchanges  []Exchange
-	jobs       map[string][]jobUpdate // by job ID, each in causal order
-	detections []Detection
-
-	// sent numbers the delivery attempts in the order they are sent.
-	sent atomic.Uint64
+	mu        sync.Mutex
+	subs      []string        // health detect_subscriptions
+	callbacks []string        // health callbacks
+	installed map[string]bool // by OID
 }
 
 // target is one destination of webhooks: an in-process handler or a URL,
@@ -99,7 +92,6 @@ func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, erro
 		secret:    []byte(cfg.Secret),
 		target:    &target{handler: cfg.Handler, url: cfg.URL},
 		installed: map[string]bool{},
-		jobs:      map[string][]jobUpdate{},
 	}
 	if c.service(cfg.Name) != nil {
 		return nil, fmt.Errorf("lctest: Register: a service named %q is already registered", cfg.Name)
@@ -173,72 +165,6 @@ func (s *Service) Installed(org *Org) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.installed[org.OID]
-}
-
-// Exchanges returns every delivery attempt so far, in order.
-func (s *Service) Exchanges() []Exchange {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.exchanges)
-}
-
-// Detections returns the detections delivered to the service, in order,
-// each once however many times it was redelivered.
-func (s *Service) Detections() []Detection {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.detections)
-}
-
-// Jobs returns the jobs the service's responses carried, each merged by
-// ID across every response as Job merges it, in the order the service
-// started them: by the causal position of each job's first update.
-func (s *Service) Jobs() []Job {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	all := make([][]jobUpdate, 0, len(s.jobs))
-	for _, updates := range s.jobs {
-		all = append(all, updates)
-	}
-	slices.SortFunc(all, func(a, b []jobUpdate) int { return a[0].compare(b[0]) })
-	out := make([]Job, 0, len(all))
-	for _, updates := range all {
-		out = append(out, merge(updates))
-	}
-	return out
-}
-
-// Job returns the job with id, merged across every response: its
-// updates are applied in causal order, not in the order the responses
-// came back (see the package documentation).
-func (s *Service) Job(id string) (Job, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	updates, ok := s.jobs[id]
-	if !ok {
-		return Job{}, false
-	}
-	return merge(updates), true
-}
-
-// record keeps an exchange and the jobs of its response. seq is the
-// number of the delivery attempt the exchange is (see Service.sent).
-func (s *Service) record(x Exchange, seq uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.exchanges = append(s.exchanges, x)
-	for pos, j := range x.Response.Jobs {
-		if j.ID == "" {
-			continue
-		}
-		u := jobUpdate{seq: seq, pos: pos, job: j}
-		updates := s.jobs[j.ID]
-		i := len(updates)
-		for i > 0 && u.compare(updates[i-1]) < 0 {
-			i--
-		}
-		s.jobs[j.ID] = slices.Insert(updates, i, u)
-	}
 }
 
 func (s *Service) setInstalled(oid string, on bool) {

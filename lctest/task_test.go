@@ -41,28 +41,24 @@ func TestTaskEmitsNotificationThenReply(t *testing.T) {
 	}
 
 	events := rec.events(t)
-	byCommand := map[string][]string{}
+	// Each answer follows its own notification; commands run concurrently.
+	byRequest := map[string][]string{}
+	answers := map[string]string{"OS_VERSION_REQ": "OS_VERSION_REP", "FILE_HASH_REQ": "FILE_HASH_REP"}
 	for _, e := range events {
 		if e.Routing.EventType == "CLOUD_NOTIFICATION" {
-			line := e.Event["NOTIFICATION"].(string)
-			byCommand[line] = append(byCommand[line], e.Routing.EventType)
+			id := e.Event["NOTIFICATION_ID"].(string)
+			byRequest[id] = append(byRequest[id], e.Routing.EventType)
 			continue
 		}
-		// Each answer follows its own notification; commands run concurrently.
-		for line, seq := range byCommand {
-			if (strings.HasPrefix(line, "os_version") && e.Routing.EventType == "OS_VERSION_REP") ||
-				(strings.HasPrefix(line, "file_hash") && e.Routing.EventType == "FILE_HASH_REP") {
-				byCommand[line] = append(seq, e.Routing.EventType)
+		for id, seq := range byRequest {
+			if answers[id] == e.Routing.EventType {
+				byRequest[id] = append(seq, e.Routing.EventType)
 			}
 		}
 	}
-	want := map[string][]string{
-		"os_version":             {"CLOUD_NOTIFICATION", "OS_VERSION_REP"},
-		`file_hash "/etc/hosts"`: {"CLOUD_NOTIFICATION", "FILE_HASH_REP"},
-	}
-	for line, seq := range want {
-		if !slices.Equal(byCommand[line], seq) {
-			t.Errorf("events for %q = %v, want %v (all: %v)", line, byCommand[line], seq, typesOf(events))
+	for id, rep := range answers {
+		if want := []string{"CLOUD_NOTIFICATION", rep}; !slices.Equal(byRequest[id], want) {
+			t.Errorf("events for %s = %v, want %v (all: %v)", id, byRequest[id], want, typesOf(events))
 		}
 	}
 	if len(events) != 4 {
@@ -90,16 +86,15 @@ func TestTaskEmitsNotificationThenReply(t *testing.T) {
 			t.Errorf("routing details = %+v", r)
 		}
 		if r.EventType == "CLOUD_NOTIFICATION" {
-			line := e.Event["NOTIFICATION"].(string)
-			wantID := strings.ToUpper(strings.Fields(line)[0]) + "_REQ"
-			exp, _ := e.Event["EXPIRY"].(float64)
-			if e.Event["NOTIFICATION_ID"] != wantID || int64(exp) <= before.Unix() {
+			n, _ := e.Event["NOTIFICATION"].(map[string]any)
+			id, _ := e.Event["HCP_IDENT"].(map[string]any)
+			if n["INVESTIGATION_ID"] != inv || id["HCP_SENSOR_ID"] != strings.ReplaceAll(s.SID, "-", "") || e.Event["EXPIRY"] != float64(0) {
 				t.Errorf("CLOUD_NOTIFICATION body = %v", e.Event)
 			}
 		}
 	}
-	if got := len(rec.kind(ActivityTask)); got != 2 {
-		t.Errorf("observer saw %d task activities, want one per command line", got)
+	if got := rec.kind(ActivityTask); len(got) != 1 || got[0].Task == nil || got[0].What != `os_version; file_hash "/etc/hosts"` {
+		t.Errorf("observer saw task activities %+v, want one for the call", got)
 	}
 }
 
@@ -136,7 +131,7 @@ func TestIdempotencyKey(t *testing.T) {
 		return status
 	}
 
-	c.FailNextTasks(1, http.StatusServiceUnavailable, nil)
+	c.FailNext(CallTask, 1, Fault{Status: http.StatusServiceUnavailable})
 	steps := []struct {
 		sensor *Sensor
 		key    string
@@ -163,8 +158,11 @@ func TestIdempotencyKey(t *testing.T) {
 	if got := len(rec.kind(ActivityEvent)); got != 2*5 {
 		t.Fatalf("%d events, want 10 (5 tasks × notification + reply)", got)
 	}
-	if got := len(rec.kind(ActivityTaskRefused)); got != 2 {
-		t.Fatalf("%d refused activities, want 2 (one failure, one repeat)", got)
+	if got := len(rec.kind(ActivityTaskRefused)); got != 1 {
+		t.Fatalf("%d refused activities, want 1 (the repeat)", got)
+	}
+	if got := len(rec.kind(ActivityFault)); got != 1 {
+		t.Fatalf("%d faults, want 1", got)
 	}
 }
 
@@ -358,12 +356,12 @@ func TestLatencyAndWaitIdle(t *testing.T) {
 	}
 }
 
-func TestFailNextTasks(t *testing.T) {
+func TestFailNextTask(t *testing.T) {
 	c := newTestCloud(t)
 	a := newAPI(t, c)
 	org := c.NewOrg("acme")
 	s := org.AddSensor(SensorConfig{})
-	c.FailNextTasks(2, http.StatusTooManyRequests, http.Header{"X-Ratelimit-Period": {"60"}, "X-Ratelimit-Quota": {"100"}})
+	c.FailNext(CallTask, 2, Fault{Status: http.StatusTooManyRequests, Header: http.Header{"X-Ratelimit-Period": {"60"}, "X-Ratelimit-Quota": {"100"}}})
 	for i, want := range []int{429, 429, 200} {
 		status, h, body := a.do(org.JWT, http.MethodPost, "/v1/"+s.SID, url.Values{"tasks": {"os_version"}}, nil)
 		if status != want {
@@ -380,7 +378,7 @@ func TestFailNextTasks(t *testing.T) {
 		t.Fatalf("%d tasks recorded, want only the one that succeeded", n)
 	}
 	// Failures apply after authentication: a bad JWT is still 401.
-	c.FailNextTasks(1, 500, nil)
+	c.FailNext(CallTask, 1, Fault{Status: 500})
 	if status, _, _ := a.do("bad", http.MethodPost, "/v1/"+s.SID, url.Values{"tasks": {"os_version"}}, nil); status != 401 {
 		t.Fatalf("HTTP %d, want 401", status)
 	}

@@ -78,6 +78,8 @@ func (n *narrator) lines(a lctest.Activity) []string {
 		return n.responseLines(a)
 	case lctest.ActivityRuleError:
 		return []string{fmt.Sprintf("! %s: %v", a.What, a.Err)}
+	case lctest.ActivityFault:
+		return []string{fmt.Sprintf("! API call %s: %v", a.What, a.Err)}
 	}
 	return nil
 }

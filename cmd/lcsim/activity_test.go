@@ -10,8 +10,7 @@ import (
 )
 
 func TestNarrator(t *testing.T) {
-	cloud := lctest.NewCloud()
-	defer cloud.Close()
+	cloud := lctest.New(t)
 	org := cloud.NewOrg("acme")
 	book := newSensorBook()
 	web := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
@@ -34,6 +33,8 @@ func TestNarrator(t *testing.T) {
 			"→ task os_version to laptop-7 (windows) — offline, it will not answer"},
 		{"task refused, unknown sensor", false, []lctest.Activity{{Kind: lctest.ActivityTaskRefused, SID: "nope", What: "netstat", Err: errors.New("429")}},
 			"✗ task netstat to nope refused: 429"},
+		{"fault", false, []lctest.Activity{{Kind: lctest.ActivityFault, SID: web.SID, What: "task POST /v1/x", Err: errors.New("injected fault: answered HTTP 429")}},
+			"! API call task POST /v1/x: injected fault: answered HTTP 429"},
 		{"reply with lists", false, []lctest.Activity{{Kind: lctest.ActivityEvent, SID: web.SID, What: "OS_PACKAGES_REP",
 			Body: json.RawMessage(`{"event":{"PACKAGES":[{},{}],"EMPTY":[],"N":3}}`)}},
 			"← OS_PACKAGES_REP from web-1 (0 empty, 2 packages)"},

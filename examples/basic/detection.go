@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -15,7 +16,8 @@ const detectionName = "suspicious-process-name"
 // for the organization's D&R rules to use as a lookup.
 var suspiciousNames = []byte(`{"mimikatz.exe": {}, "psexec.exe": {}, "procdump.exe": {}}`)
 
-// detection is the part of a detection this service reads.
+// detection is the part of a detection this service reads. Its detect is
+// the event that matched; older detections nest it as detect.event.
 type detection struct {
 	Cat     string `json:"cat"`
 	Routing struct {
@@ -23,7 +25,8 @@ type detection struct {
 		Hostname string `json:"hostname"`
 	} `json:"routing"`
 	Detect struct {
-		Event struct {
+		FilePath string `json:"FILE_PATH"`
+		Event    struct {
 			FilePath string `json:"FILE_PATH"`
 		} `json:"event"`
 	} `json:"detect"`
@@ -43,7 +46,8 @@ func handleDetection(ctx context.Context, req *service.Request) service.Response
 	if d.Routing.SID != "" {
 		job.AddSensor(d.Routing.SID)
 	}
-	job.Narrate(fmt.Sprintf("process %s flagged; review it in the sensor timeline", d.Detect.Event.FilePath), true)
+	path := cmp.Or(d.Detect.FilePath, d.Detect.Event.FilePath)
+	job.Narrate(fmt.Sprintf("process %s flagged; review it in the sensor timeline", path), true)
 	job.Close()
 	return service.OK(nil).WithJobs(job)
 }

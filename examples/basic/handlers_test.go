@@ -34,21 +34,26 @@ func TestDetectionOpensJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := deliver(t, svc, "detection", map[string]any{
-		"cat":     detectionName,
-		"routing": map[string]any{"sid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "hostname": "web-1"},
-		"detect":  map[string]any{"event": map[string]any{"FILE_PATH": `C:\temp\mimikatz.exe`}},
-	})
-	jobs, _ := out["jobs"].([]any)
-	if out["success"] != true || len(jobs) != 1 {
-		t.Fatalf("detection answered %v", out)
-	}
-	j := jobs[0].(map[string]any)
-	if !strings.Contains(j["cause"].(string), "web-1") || j["end"] == nil {
-		t.Errorf("job = %v", j)
+	routing := map[string]any{"sid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "hostname": "web-1"}
+	payload := map[string]any{"FILE_PATH": `C:\temp\mimikatz.exe`}
+	for shape, detect := range map[string]any{
+		"documented": payload,                                              // detect is the event
+		"nested":     map[string]any{"event": payload, "routing": routing}, // an older shape
+	} {
+		out := deliver(t, svc, "detection", map[string]any{"cat": detectionName, "source": "dr-general", "routing": routing, "detect": detect})
+		jobs, _ := out["jobs"].([]any)
+		if out["success"] != true || len(jobs) != 1 {
+			t.Fatalf("%s detection answered %v", shape, out)
+		}
+		j := jobs[0].(map[string]any)
+		hist, _ := j["hist"].([]any)
+		if !strings.Contains(j["cause"].(string), "web-1") || j["end"] == nil || len(hist) != 1 ||
+			!strings.Contains(hist[0].(map[string]any)["msg"].(string), `C:\temp\mimikatz.exe`) {
+			t.Errorf("%s detection: job = %v", shape, j)
+		}
 	}
 	// Other detections are acknowledged without a job.
-	out = deliver(t, svc, "detection", map[string]any{"cat": "other"})
+	out := deliver(t, svc, "detection", map[string]any{"cat": "other"})
 	if out["success"] != true || out["jobs"] != nil {
 		t.Errorf("unrelated detection answered %v", out)
 	}

@@ -20,8 +20,7 @@ func TestBlackBoxFullLoop(t *testing.T) {
 		t.Skip("builds and runs the example binary")
 	}
 	ctx := t.Context()
-	cloud := lctest.NewCloud()
-	defer cloud.Close()
+	cloud := lctest.New(t)
 	org := cloud.NewOrg("acme")
 	sensor := org.AddSensor(lctest.SensorConfig{Hostname: "web-1", Platform: lctest.Linux})
 
@@ -84,11 +83,11 @@ func TestBlackBoxFullLoop(t *testing.T) {
 			EventTime: time.Now().UnixMilli(), EventID: "ev-1", Plat: lctest.Linux, InvestigationID: investigationID,
 		}
 		d := lctest.Detection{
-			Cat: "__svc-package-survey-ex", SourceRule: "svc-package-survey-ex", Namespace: "managed", DetectID: "d-1",
-			Routing: routing, GenTime: time.Now().UnixMilli(),
-			Detect: lctest.SensorEvent{Routing: routing, Event: map[string]any{
+			Cat: "__svc-package-survey-ex", Source: "dr-managed", SourceRule: "svc-package-survey-ex", Namespace: "managed",
+			DetectID: "d-1", Routing: routing, GenTime: time.Now().UnixMilli(),
+			Detect: map[string]any{
 				"PACKAGES": []any{map[string]any{"PACKAGE_NAME": "openssl", "PACKAGE_VERSION": "3.0.2"}},
-			}},
+			},
 		}
 		res, err := svc.Deliver(ctx, "detection", org, d)
 		if err != nil || !res.Success {

@@ -28,8 +28,7 @@ type world struct {
 
 func newWorld(t *testing.T, ttl time.Duration) *world {
 	t.Helper()
-	cloud := lctest.NewCloud()
-	t.Cleanup(cloud.Close)
+	cloud := lctest.New(t)
 	clock := tracking.NewManualClock(time.Now())
 	is, err := survey.New(secret, survey.Options{
 		TTL: ttl,

@@ -63,8 +63,7 @@ func newWorld(t *testing.T, cfg worldConfig) *world {
 	if cfg.ttl == 0 {
 		cfg.ttl = time.Minute
 	}
-	cloud := lctest.NewCloud(cfg.cloud...)
-	t.Cleanup(cloud.Close)
+	cloud := lctest.New(t, cfg.cloud...)
 	inst := newInstance(t, cloud, cfg.ttl)
 	svc, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: triage.Name, Secret: secret, Handler: inst.is})
 	if err != nil {
@@ -88,9 +87,9 @@ func (w *world) detect(t *testing.T, s *lctest.Sensor) string {
 		EventTime: time.Now().UnixMilli(), EventID: "ev-1", Plat: s.Platform(), Arch: s.Arch(), Tags: []string{},
 	}
 	d := lctest.Detection{
-		Cat: triage.DefaultDetection, SourceRule: "exec-from-user-dirs", Namespace: "general", DetectID: "d-1",
-		Routing: routing, GenTime: time.Now().UnixMilli(),
-		Detect: lctest.SensorEvent{Routing: routing, Event: map[string]any{"FILE_PATH": "x", "PROCESS_ID": 1}},
+		Cat: triage.DefaultDetection, Source: "dr-general", SourceRule: "exec-from-user-dirs", Namespace: "general",
+		DetectID: "d-1", Routing: routing, GenTime: time.Now().UnixMilli(),
+		Detect: map[string]any{"FILE_PATH": "x", "PROCESS_ID": 1},
 	}
 	res, err := w.svc.Deliver(t.Context(), "detection", w.org, d)
 	if err != nil || !res.Success || len(res.Jobs) != 1 {
