@@ -184,3 +184,26 @@ func TestWithTransportServesWebhooks(t *testing.T) {
 		t.Errorf("bind error: %v", err)
 	}
 }
+
+func TestVerifySignature(t *testing.T) {
+	svc, _, _ := newTestService(t)
+	body := []byte(`{"a":1}`)
+	if err := svc.VerifySignature(body, Sign([]byte(testSecret), body)); err != nil {
+		t.Errorf("good signature: %v", err)
+	}
+	if err := svc.VerifySignature(body, strings.ToUpper(Sign([]byte(testSecret), body))); err != nil {
+		t.Errorf("uppercase signature: %v", err)
+	}
+	for _, sig := range []string{"", "zz", Sign([]byte("other"), body), Sign([]byte(testSecret), []byte("{}"))} {
+		if err := svc.VerifySignature(body, sig); err == nil {
+			t.Errorf("signature %q accepted", sig)
+		}
+	}
+	open, err := New("open", "", WithInsecureNoSecret(), WithLogOutput(io.Discard, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := open.VerifySignature(body, ""); err != nil {
+		t.Errorf("insecure service refused: %v", err)
+	}
+}
