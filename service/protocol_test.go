@@ -207,3 +207,13 @@ func TestVerifySignature(t *testing.T) {
 		t.Errorf("insecure service refused: %v", err)
 	}
 }
+
+func TestServiceNewRequestLogsThroughTheService(t *testing.T) {
+	svc, out, _ := newTestService(t)
+	r := svc.NewRequest(OrgInstall, testOrg, json.RawMessage(`{}`))
+	r.Action = "x"
+	r.Logger().Info("hello from a transport")
+	if !strings.Contains(out.String(), "hello from a transport") || !strings.Contains(out.String(), `"action":"x"`) {
+		t.Errorf("log: %s", out.String())
+	}
+}
