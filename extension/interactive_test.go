@@ -345,7 +345,9 @@ func (c *unsweptClock) set(t time.Time) {
 	c.now = t
 }
 
-func (c *unsweptClock) AfterFunc(time.Duration, func()) func() bool { return func() bool { return true } }
+func (c *unsweptClock) AfterFunc(time.Duration, func()) func() bool {
+	return func() bool { return true }
+}
 
 func TestInteractiveTimeoutAfterRestart(t *testing.T) {
 	api := newStubAPI(t)

@@ -168,7 +168,7 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 			s.counters.evicted.Add(1)
 			s.local.forget(e.ID) // its timeout is now the continuation's to fire
 		},
-		Clock:     s.clock,
+		Clock: s.clock,
 	})
 	if err != nil {
 		return nil, err
