@@ -55,8 +55,8 @@
 //
 // A success that carries an error (the rule lifecycle adds its failures to
 // the user's response this way) is answered 500, retriable, so the platform
-// delivers the message again; when the error is a missing permission (HTTP
-// 403 from the API), 400.
+// delivers the message again; when the REST API refused a call for good (a
+// 4xx other than 401, 408 or 429, such as a missing permission), 400.
 //
 // # The webhook
 //

@@ -231,6 +231,37 @@ func (t *Transport) call(ctx context.Context, req *service.Request, h service.Ha
 	return h(ctx, req)
 }
 
+// worthRetrying reports whether delivering the message again may get past
+// err: not when the REST API refused a call for good.
+func worthRetrying(err error) bool {
+	var final bool
+	walk(err, func(e error) {
+		var api *tasking.APIError
+		if errors.As(e, &api) && api.Status >= 400 && api.Status < 500 {
+			switch api.Status {
+			case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
+			default:
+				final = true
+			}
+		}
+	})
+	return !final
+}
+
+// walk calls fn on err and, through errors.Join, on each error it joins.
+func walk(err error, fn func(error)) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			walk(e, fn)
+		}
+		return
+	}
+	fn(err)
+}
+
 func withError(resp service.Response, err error) service.Response {
 	if err != nil {
 		resp.Err = errors.Join(resp.Err, err)
@@ -247,8 +278,9 @@ func withError(resp service.Response, err error) service.Response {
 //   - failure → 400, not retriable;
 //   - a success that carries an error (the rule lifecycle adds its failures
 //     to the user's response this way) → 500, retriable, so the platform
-//     delivers the message again, unless the error is a missing permission
-//     (HTTP 403), which a retry cannot fix → 400.
+//     delivers the message again, unless the REST API refused a call in a
+//     way a retry cannot fix (a 4xx other than 401, 408 and 429: a missing
+//     permission, say) → 400.
 //
 // Continuations ride every answer.
 func (t *Transport) render(req *service.Request, resp service.Response, conts []continuation) (int, []byte) {
@@ -270,7 +302,7 @@ func (t *Transport) render(req *service.Request, resp service.Response, conts []
 	out := response{Version: ProtocolVersion, Data: data, Continuations: conts}
 	status := http.StatusOK
 	if !resp.Success || resp.Err != nil {
-		retriable := resp.Retry || (resp.Success && !errors.Is(resp.Err, tasking.ErrForbidden))
+		retriable := resp.Retry || (resp.Success && worthRetrying(resp.Err))
 		out.Error = "failed"
 		if resp.Err != nil {
 			out.Error = resp.Err.Error()

@@ -135,6 +135,14 @@ func TestRuleFailuresAnswerRetriably(t *testing.T) {
 	if a := c.event("subscribe"); a.Status != 400 || a.retriable() || !strings.Contains(a.Error, "dr.set.managed") {
 		t.Errorf("forbidden: %d %s", a.Status, a.Raw)
 	}
+	api.failNextRules(401)
+	if a := c.event("subscribe"); a.Status != 500 || !a.retriable() {
+		t.Errorf("expired JWT (a retry brings a fresh one): %d %s", a.Status, a.Raw)
+	}
+	api.failNextRules(400)
+	if a := c.event("subscribe"); a.Status != 400 || a.retriable() {
+		t.Errorf("bad request: %d %s", a.Status, a.Raw)
+	}
 	if a := c.event("subscribe"); a.Status != 200 {
 		t.Errorf("healthy: %d %s", a.Status, a.Raw)
 	}
