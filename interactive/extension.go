@@ -140,6 +140,18 @@ func (s *Service) armTimeout(ctx context.Context, st timeoutState, expires time.
 // expiry it sets the next continuation; after it, it fires the timeout
 // unless this process has already seen the task end.
 func (s *Service) timeoutAction(ctx context.Context, req *service.Request) service.Response {
+	resp := s.timeoutStep(ctx, req)
+	if resp.Success && req.OID != "" {
+		// Job updates of timeouts this process fired on its own timer ride
+		// the answer, as they would the next response to the organization.
+		if q := s.orgs.take(req.OID); len(q) > 0 {
+			resp = resp.WithJobs(q...)
+		}
+	}
+	return resp
+}
+
+func (s *Service) timeoutStep(ctx context.Context, req *service.Request) service.Response {
 	s.orgs.remember(req.Org())
 	var st timeoutState
 	if err := req.Decode(&st); err != nil || st.Token == "" {
