@@ -101,8 +101,10 @@ func TestBlackBoxExtension(t *testing.T) {
 		var s struct {
 			RequestSchema map[string]struct {
 				Parameters struct {
-					Fields       map[string]struct{ DataType string `json:"data_type"` } `json:"fields"`
-					Requirements [][]string                                             `json:"requirements"`
+					Fields map[string]struct {
+						DataType string `json:"data_type"`
+					} `json:"fields"`
+					Requirements [][]string `json:"requirements"`
 				} `json:"parameters"`
 			} `json:"request_schema"`
 		}
