@@ -348,15 +348,13 @@ func TestIdempotencyKeyHandledOnce(t *testing.T) {
 func TestGzipBombRefusedWithBoundedMemory(t *testing.T) {
 	const limit = 1 << 20
 	svc, _ := newService(t, nil, extension.WithMaxDecompressedBytes(limit))
-	// 256 MiB of zeros compress to about 256 KiB.
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zeros := make([]byte, 1<<20)
-	for range 256 {
-		_, _ = zw.Write(zeros)
-	}
+	// 256 MiB of zeros: one compressed MiB repeated as gzip members (a
+	// gzip reader inflates them back to back), about 256 KiB in all.
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	_, _ = zw.Write(make([]byte, 1<<20))
 	_ = zw.Close()
-	bomb := buf.Bytes()
+	bomb := bytes.Repeat(one.Bytes(), 256)
 
 	send := func() (int, time.Duration, uint64) {
 		var before, after runtime.MemStats
@@ -381,6 +379,15 @@ func TestGzipBombRefusedWithBoundedMemory(t *testing.T) {
 	}
 	if alloc > 8*limit {
 		t.Errorf("refusing the bomb allocated %d bytes; the limit is %d", alloc, limit)
+	}
+	// One gzip member of 8 MiB is refused the same way.
+	var single bytes.Buffer
+	zw, _ = gzip.NewWriterLevel(&single, gzip.BestCompression)
+	_, _ = zw.Write(make([]byte, 8<<20))
+	_ = zw.Close()
+	bomb = single.Bytes()
+	if status, _, alloc := send(); status != http.StatusRequestEntityTooLarge || alloc > 8*limit {
+		t.Errorf("single-member bomb: %d, %d bytes allocated", status, alloc)
 	}
 	// Without Content-Encoding the gzip magic number is enough.
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(bomb))

@@ -136,16 +136,14 @@ func (e *Extension) Schema(v any) ExtAnswer {
 	return a
 }
 
-// GzipBomb returns n bytes of zeros, gzip-compressed.
+// GzipBomb returns n bytes of zeros (rounded up to whole MiB),
+// gzip-compressed: one compressed MiB repeated as gzip members, which a
+// gzip reader inflates back to back, so building it costs one MiB of
+// compression however large n is.
 func GzipBomb(n int) []byte {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zeros := make([]byte, 1<<20)
-	for n > 0 {
-		k := min(n, len(zeros))
-		_, _ = zw.Write(zeros[:k])
-		n -= k
-	}
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	_, _ = zw.Write(make([]byte, 1<<20))
 	_ = zw.Close()
-	return buf.Bytes()
+	return bytes.Repeat(one.Bytes(), (n+1<<20-1)>>20)
 }
