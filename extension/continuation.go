@@ -126,14 +126,15 @@ func (st *msgState) seal() []continuation {
 }
 
 // levelOf reads the continuation level from an idempotency key: the platform
-// keys the n-th continuation of a delivery "<parent key>:<n>".
+// keys the n-th continuation of a delivery "<parent key>:<n>". A suffix
+// that cannot be a level (not 1 to MaxContinuationLevel) is part of the key.
 func levelOf(key string) int {
 	i := strings.LastIndexByte(key, ':')
 	if i < 0 {
 		return 0
 	}
 	n, err := strconv.Atoi(key[i+1:])
-	if err != nil || n < 0 || n > 1000 {
+	if err != nil || n < 1 || n > MaxContinuationLevel {
 		return 0
 	}
 	return n

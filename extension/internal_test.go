@@ -10,7 +10,7 @@ import (
 )
 
 func TestLevelOf(t *testing.T) {
-	for key, want := range map[string]int{"": 0, "abc": 0, "abc:3": 3, "a:b:10": 10, "abc:x": 0, "abc:-1": 0, "k:99999": 0} {
+	for key, want := range map[string]int{"": 0, "abc": 0, "abc:3": 3, "a:b:10": 10, "abc:x": 0, "abc:-1": 0, "abc:0": 0, "k:11": 0, "k:99999": 0} {
 		if got := levelOf(key); got != want {
 			t.Errorf("levelOf(%q) = %d, want %d", key, got, want)
 		}

@@ -106,7 +106,8 @@ func WithClient(cl *tasking.Client) Option { return func(c *config) { c.client =
 func WithDeadline(d time.Duration) Option { return func(c *config) { c.deadline = d } }
 
 // WithMaxBodyBytes bounds a body as it arrives, compressed or not (default
-// 32 MiB); larger ones are answered 413.
+// 32 MiB); larger ones are answered 413. service.WithMaxBodyBytes bounds the
+// service protocol's webhooks only.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
 
 // WithMaxDecompressedBytes bounds a body once decompressed (default 32 MiB);
