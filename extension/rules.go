@@ -47,12 +47,13 @@ func scheduleEvent(e service.EventType) string {
 	return ""
 }
 
-// ExtensionRequest is the respond action of a D&R rule that calls the
-// extension: the platform sends the extension the request action with the
-// transform applied to what the rule matched as its data. A transform value
-// is a template ("{{ .routing.sid }}") or a path selecting part of the
-// matched JSON ("routing" selects the whole routing object).
-func ExtensionRequest(extension, action string, transform map[string]string) json.RawMessage {
+// Respond returns the respond list of a D&R rule that calls the extension:
+// one "extension request" action, on which the platform sends the extension
+// a request with the given action, whose data is the transform applied to
+// what the rule matched. A transform value is a template
+// ("{{ .routing.sid }}") or a path selecting part of the matched JSON
+// ("routing" selects the whole routing object).
+func Respond(extension, action string, transform map[string]string) json.RawMessage {
 	if transform == nil {
 		transform = map[string]string{}
 	}
@@ -89,7 +90,7 @@ func (t *Transport) rules(m service.Metadata) []tasking.Rule {
 		}
 		out = append(out, tasking.Rule{
 			Name: TickRuleName(m.Name, e), Namespace: RuleNamespace, Enabled: true,
-			Detect: detect, Respond: ExtensionRequest(t.cfg.name, TickActionPrefix+string(e), transform),
+			Detect: detect, Respond: Respond(t.cfg.name, TickActionPrefix+string(e), transform),
 		})
 	}
 	if m.Implements(service.Detection) {
@@ -97,7 +98,7 @@ func (t *Transport) rules(m service.Metadata) []tasking.Rule {
 			detect, _ := json.Marshal(map[string]string{"target": "detection", "op": "is", "path": "cat", "value": d})
 			out = append(out, tasking.Rule{
 				Name: DetectionRuleName(m.Name, d), Namespace: RuleNamespace, Enabled: true,
-				Detect: detect, Respond: ExtensionRequest(t.cfg.name, DetectionAction, detectionTransform),
+				Detect: detect, Respond: Respond(t.cfg.name, DetectionAction, detectionTransform),
 			})
 		}
 	}

@@ -61,7 +61,7 @@ func (s *Service) rule() tasking.Rule {
 	if s.ext == nil {
 		return replicantRule(s.Name())
 	}
-	return replicantRuleWith(s.Name(), extension.ExtensionRequest(s.ext.Name(), ReplyAction, replyTransform))
+	return replicantRuleWith(s.Name(), extension.Respond(s.ext.Name(), ReplyAction, replyTransform))
 }
 
 // replyAction dispatches a reply request as a detection, so it passes
