@@ -51,6 +51,40 @@
 // and the clock's Advance, which returns once the timeouts that became due
 // have been handled.
 //
+// # Served as an extension
+//
+// Built with interactive.WithServiceOptions(extension.Serve()) (or the option
+// extension.Select returns), the same service is served as a LimaCharlie
+// extension and its user code does not change. What differs:
+//
+//   - The replicant rule is stored on subscribe, stored again on every
+//     update (about daily), deleted on unsubscribe. It matches the same
+//     events and responds with an extension request to this extension (its
+//     registered name, extension.WithExtensionName), action ReplyAction,
+//     whose transform passes the sensor event and its routing
+//     ({"event": "event", "routing": "routing"}). The rule is the only one:
+//     no detection subscription and no hourly tick are needed.
+//   - An answer arrives as a ReplyAction request. It passes through the
+//     service's middleware as a detection would, and is verified and routed
+//     by the same code: closure, named handler, orphan. A ReplyAction
+//     request whose investigation_id is not this service's is refused, not
+//     handed to OnDetection.
+//   - Every task sent while handling an extension message also rides the
+//     response as a continuation (TimeoutAction, carrying the task's signed
+//     token), renewed in steps of at most 300 s until the task's expiry: a
+//     timer the platform keeps. When it arrives after the expiry, the
+//     process that sent the task and still holds it leaves the timeout to
+//     its own timer; any other process (restarted, another replica, or one
+//     that evicted the task for space) fires it — with the timeout handler
+//     registered under the task's Via name (HandleTimeout), else the
+//     default — and answers with the job's update. A process fires a
+//     task's timeout once, and never for a task it saw answered. Across
+//     replicas the guarantee is per process: two replicas that both lost
+//     the task may both fire it. The platform allows 10 steps, so a TTL
+//     over 50 minutes is timed out only by the process that sent the task.
+//   - Jobs have no counterpart on extensions: the extension package puts
+//     their JSON in the response's data and logs each update.
+//
 // # Jobs
 //
 // A task may carry a job (WithJob). Its continuation gets the job reopened

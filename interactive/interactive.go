@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -36,6 +37,15 @@ type Service struct {
 
 	mu       sync.RWMutex
 	handlers map[string]ReplyHandler
+	timeouts map[string]TimeoutHandler
+
+	// ext is the extension transport when the service is served as an
+	// extension (nil on the service protocol); ended then remembers the
+	// tasks that ended in this process, so a timeout fires once, and local
+	// the tasks whose timeout this process's own timer will fire.
+	ext   *extension.Transport
+	ended tracking.Store[struct{}]
+	local localTasks
 
 	counters counters
 }
@@ -139,6 +149,7 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		timeoutRun: cfg.timeoutRun,
 		orphan:     cfg.orphan,
 		handlers:   map[string]ReplyHandler{},
+		timeouts:   map[string]TimeoutHandler{},
 	}
 	if s.client == nil {
 		s.client = tasking.NewClient(tasking.WithBaseURL(cfg.apiURL))
@@ -153,16 +164,28 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		Capacity:  cfg.capacity,
 		TTL:       cfg.defaultTTL,
 		OnTimeout: s.timedOut,
-		OnEvict:   func(tracking.Entry[*continuation]) { s.counters.evicted.Add(1) },
-		Clock:     s.clock,
+		OnEvict: func(e tracking.Entry[*continuation]) {
+			s.counters.evicted.Add(1)
+			s.local.forget(e.ID) // its timeout is now the continuation's to fire
+		},
+		Clock: s.clock,
 	})
 	if err != nil {
 		return nil, err
 	}
 	svc.OnShutdown(func(context.Context) { _ = s.pending.Close() })
-	svc.SubscribeDetections(token.DetectionName(name))
 	svc.Use(s.everyEvent)
-	svc.Use(s.onInstall, service.OrgInstall, service.OrgPer1h)
+	if x := extension.Of(svc); x != nil {
+		// Replies arrive as ReplyAction requests and the rule is stored
+		// again on update: no detection subscription, no hourly tick.
+		if err := s.adaptToExtension(x, cfg.capacity); err != nil {
+			return nil, err
+		}
+		svc.Use(s.onInstall, service.OrgInstall)
+	} else {
+		svc.SubscribeDetections(token.DetectionName(name))
+		svc.Use(s.onInstall, service.OrgInstall, service.OrgPer1h)
+	}
 	svc.Use(s.onUninstall, service.OrgUninstall)
 	svc.Use(s.onDetection, service.Detection)
 	return s, nil
@@ -183,6 +206,36 @@ func (s *Service) HandleReply(name string, h ReplyHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.handlers[name] = h
+}
+
+// HandleTimeout registers the timeout handler of the tasks sent with
+// Via(name), for when the process that handles the timeout holds no
+// OnTimeout closure for the task: the task was sent by another process,
+// or before a restart (on extensions, a continuation carries every task's
+// timeout to whichever replica receives it), or without OnTimeout. Register
+// it at start-up, on every replica, under the name of a reply handler. An
+// invalid name or a nil handler panics.
+func (s *Service) HandleTimeout(name string, h TimeoutHandler) {
+	if !handlerName.MatchString(name) {
+		panic(fmt.Sprintf("interactive: HandleTimeout: handler name %q: use 1-64 of A-Z a-z 0-9 _ . -", name))
+	}
+	if h == nil {
+		panic(fmt.Sprintf("interactive: HandleTimeout: nil handler for %q", name))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timeouts[name] = h
+}
+
+// timeoutHandlerFor returns c's timeout closure, else the timeout handler
+// registered under its handler name, else nil (the default).
+func (s *Service) timeoutHandlerFor(c *continuation) TimeoutHandler {
+	if c.onTimeout != nil || c.handler == "" {
+		return c.onTimeout
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.timeouts[c.handler]
 }
 
 func (s *Service) replyHandler(name string) ReplyHandler {

@@ -16,25 +16,50 @@ import (
 // user's OnDetection.
 func (s *Service) onDetection(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
+		if req.Action == ReplyAction && s.ext != nil {
+			return s.onReplyRequest(ctx, req)
+		}
 		routing, event, err := parseDetection(req.Data)
 		if err != nil || !strings.HasPrefix(routing.InvestigationID, s.codec.Prefix()) {
 			return next(ctx, req)
 		}
-		if routing.EventType == "CLOUD_NOTIFICATION" {
-			return service.OK(nil) // a receipt that the task was queued, not an answer
-		}
-		tok, err := s.codec.Decode(routing.InvestigationID, s.clock.Now())
-		if err != nil {
-			if errors.Is(err, token.ErrExpired) {
-				s.counters.expired.Add(1)
-			} else {
-				s.counters.refused.Add(1)
-			}
-			req.Logger().Warn("reply refused", "reason", err.Error(), "sid", routing.SID, "event_type", routing.EventType)
-			return service.OK(nil)
-		}
-		return s.route(ctx, req, routing, event, tok)
+		return s.verifyAndRoute(ctx, req, routing, event)
 	}
+}
+
+// onReplyRequest routes a reply delivered as ReplyAction on extensions. It
+// carries nothing but a reply, so what does not verify goes no further.
+func (s *Service) onReplyRequest(ctx context.Context, req *service.Request) service.Response {
+	routing, event, err := parseReplyRequest(req.Data)
+	if err != nil || !s.knownRoute(routing) {
+		s.counters.refused.Add(1)
+		reason := "investigation_id is not this service's"
+		if err != nil {
+			reason = err.Error()
+		}
+		req.Logger().Warn("reply refused", "reason", reason, "sid", routing.SID, "event_type", routing.EventType)
+		return service.OK(nil)
+	}
+	return s.verifyAndRoute(ctx, req, routing, event)
+}
+
+// verifyAndRoute verifies the token of a reply that carries this service's
+// prefix and routes it.
+func (s *Service) verifyAndRoute(ctx context.Context, req *service.Request, routing eventRouting, event []byte) service.Response {
+	if routing.EventType == "CLOUD_NOTIFICATION" {
+		return service.OK(nil) // a receipt that the task was queued, not an answer
+	}
+	tok, err := s.codec.Decode(routing.InvestigationID, s.clock.Now())
+	if err != nil {
+		if errors.Is(err, token.ErrExpired) {
+			s.counters.expired.Add(1)
+		} else {
+			s.counters.refused.Add(1)
+		}
+		req.Logger().Warn("reply refused", "reason", err.Error(), "sid", routing.SID, "event_type", routing.EventType)
+		return service.OK(nil)
+	}
+	return s.route(ctx, req, routing, event, tok)
 }
 
 // route delivers a verified reply: pending closure, then named handler, then orphan.
@@ -45,7 +70,10 @@ func (s *Service) route(ctx context.Context, req *service.Request, routing event
 		EventTime: time.UnixMilli(int64(routing.EventTime)),
 		TaskID:    TaskID(id), Handler: tok.Handler, Request: req,
 		event: event, state: tok.State,
-		done: func() { _, _, _ = s.pending.Done(context.WithoutCancel(ctx), id) },
+		done: func() {
+			_, _, _ = s.pending.Done(context.WithoutCancel(ctx), id)
+			s.claimEnd(id, tok.Expiry)
+		},
 	}
 	if r.Org.ID == "" {
 		r.Org.ID = routing.OID
@@ -63,12 +91,16 @@ func (s *Service) route(ctx context.Context, req *service.Request, routing event
 		// cloud deliver the reply again rather than guess.
 		return service.Retry(err)
 	}
+	switch {
+	case !pending || !e.Streaming:
+		s.claimEnd(id, tok.Expiry) // answered: no timeout continuation fires for it here
+	case r.Final:
+		_, _, _ = s.pending.Done(ctx, id)
+		s.claimEnd(id, tok.Expiry)
+	}
 	var h ReplyHandler
 	if pending {
 		r.Replies = e.Replies
-		if e.Streaming && r.Final {
-			_, _, _ = s.pending.Done(ctx, id)
-		}
 		if e.Value.then != nil {
 			h = e.Value.then
 			s.counters.routedClosure.Add(1)

@@ -20,6 +20,17 @@ const ruleNamespace = "managed"
 // with the service's prefix, except the CLOUD_NOTIFICATION receipt that
 // only says a task was queued, is reported as __svc-<service>-ex.
 func replicantRule(service string) tasking.Rule {
+	type action struct {
+		Action string `json:"action"`
+		Name   string `json:"name"`
+	}
+	r, _ := json.Marshal([]action{{Action: "report", Name: token.DetectionName(service)}})
+	return replicantRuleWith(service, r)
+}
+
+// replicantRuleWith returns the replicant rule of service answering with
+// respond: report on the service protocol, extension request on extensions.
+func replicantRuleWith(service string, respond json.RawMessage) tasking.Rule {
 	type op struct {
 		Op    string `json:"op"`
 		Not   bool   `json:"not,omitempty"`
@@ -30,20 +41,16 @@ func replicantRule(service string) tasking.Rule {
 		Op    string `json:"op"`
 		Rules []op   `json:"rules"`
 	}
-	type action struct {
-		Action string `json:"action"`
-		Name   string `json:"name"`
-	}
 	d, _ := json.Marshal(detect{Op: "and", Rules: []op{
 		{Op: "starts with", Path: "routing/investigation_id", Value: token.Prefix(service)},
 		{Op: "is", Not: true, Path: "routing/event_type", Value: "CLOUD_NOTIFICATION"},
 	}})
-	r, _ := json.Marshal([]action{{Action: "report", Name: token.DetectionName(service)}})
-	return tasking.Rule{Name: token.RuleName(service), Namespace: ruleNamespace, Detect: d, Respond: r, Enabled: true}
+	return tasking.Rule{Name: token.RuleName(service), Namespace: ruleNamespace, Detect: d, Respond: respond, Enabled: true}
 }
 
 // onInstall stores the replicant rule, then runs the user's handler. It
-// serves org_install and org_per_1h, so a rule deleted by hand heals.
+// serves org_install and org_per_1h (on extensions: subscribe; update
+// stores the rule again), so a rule deleted by hand heals.
 func (s *Service) onInstall(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
 		err := s.installRule(ctx, req)
@@ -71,7 +78,7 @@ func (s *Service) onUninstall(next service.HandlerFunc) service.HandlerFunc {
 }
 
 func (s *Service) installRule(ctx context.Context, req *service.Request) error {
-	rule := replicantRule(s.Name())
+	rule := s.rule()
 	if err := s.client.PutRule(ctx, req.Org(), rule); err != nil {
 		s.counters.ruleErrors.Add(1)
 		req.Logger().Error("installing replicant rule failed", "rule", rule.Name, "error", err)

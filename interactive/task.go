@@ -56,7 +56,9 @@ func WithState(v any) TaskOption { return func(c *taskConfig) { c.state = v } }
 func TTL(d time.Duration) TaskOption { return func(c *taskConfig) { c.ttl = d } }
 
 // OnTimeout sets what runs, once, if no answer arrives within the TTL. Without
-// it, a task with a job gets the job narrated and closed as failed.
+// it, the timeout handler registered under the task's Via name runs
+// (HandleTimeout), else a task with a job gets the job narrated and closed
+// as failed.
 func OnTimeout(fn TimeoutHandler) TaskOption { return func(c *taskConfig) { c.onTimeout = fn } }
 
 // Stream keeps the continuation open for more replies until its TTL, or until
@@ -120,6 +122,9 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 	if err != nil {
 		return "", fmt.Errorf("interactive: building the task's token: %w", err)
 	}
+	if s.ext != nil {
+		s.local.add(id.String()) // before the reply can arrive
+	}
 	err = s.pending.Add(ctx, tracking.Entry[*continuation]{
 		ID: id.String(),
 		Value: &continuation{
@@ -131,6 +136,7 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 		Streaming: cfg.stream,
 	})
 	if err != nil {
+		s.local.forget(id.String())
 		return "", fmt.Errorf("interactive: tracking the task: %w", err)
 	}
 	err = s.client.Task(ctx, org, tasking.TaskRequest{
@@ -138,10 +144,14 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 	})
 	if err != nil {
 		_, _, _ = s.pending.Done(ctx, id.String())
+		s.local.forget(id.String())
 		s.counters.taskErrors.Add(1)
 		return "", fmt.Errorf("tasking sensor %s with %q: %w", sid, commandName(command), err)
 	}
 	s.counters.tasked.Add(1)
+	if s.ext != nil {
+		s.armTimeout(ctx, timeoutState{Token: invID, Hop: 1, SID: sid, Command: command}, expires)
+	}
 	return TaskID(id.String()), nil
 }
 

@@ -41,6 +41,9 @@ func (t *Timeout) HasState() bool { return len(t.state) > 0 }
 // sweep (and a test's ManualClock.Advance) ends when its timeouts have been
 // handled.
 func (s *Service) timedOut(e tracking.Entry[*continuation]) {
+	if !s.claimEnd(e.ID, e.Expires) {
+		return // a timeout continuation fired it already
+	}
 	c := e.Value
 	t := &Timeout{
 		Org: s.orgs.latest(c.oid), SID: c.sid, Command: c.command, TaskID: TaskID(e.ID),
@@ -54,7 +57,7 @@ func (s *Service) timedOut(e tracking.Entry[*continuation]) {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(ctx, s.timeoutRun)
 		defer cancel()
-		s.runTimeout(ctx, c.onTimeout, t)
+		s.runTimeout(ctx, s.timeoutHandlerFor(c), t)
 		if t.Job != nil && (len(t.Job.Entries()) > 0 || t.Job.IsClosed()) {
 			s.orgs.queue(t.Org.ID, t.Job)
 		}

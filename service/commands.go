@@ -39,9 +39,14 @@ type commandWire struct {
 	Args Params `json:"args"`
 }
 
-// handleCommand validates the arguments and runs the named command.
+// handleCommand validates the arguments and runs the named command: the
+// request's CommandName when a transport set it (an extension action per
+// command), else the payload's command_name.
 func (s *Service) handleCommand(ctx context.Context, req *Request) Response {
-	name := req.String("command_name")
+	name := req.CommandName
+	if name == "" {
+		name = req.String("command_name")
+	}
 	if name == "" {
 		return Failf("missing parameter command_name")
 	}
@@ -57,7 +62,7 @@ func (s *Service) handleCommand(ctx context.Context, req *Request) Response {
 	}
 	cmdReq := &Request{
 		OID: req.OID, MessageID: req.MessageID, EventType: req.EventType, Deadline: req.Deadline,
-		Data: req.Data, CommandName: name, jwt: req.jwt, base: req.base,
+		Data: req.Data, CommandName: name, Action: req.Action, jwt: req.jwt, base: req.base,
 	}
 	cmdReq.setParams(args)
 	if cmdReq.base != nil {

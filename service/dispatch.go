@@ -16,24 +16,51 @@ func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
 	if env.EType == "" {
 		return Failf("missing etype")
 	}
-	deadline := epochSeconds(env.Deadline)
-	if !deadline.IsZero() {
-		if !time.Now().Before(deadline) {
-			return Failf("deadline %s passed before the %s event could be handled", deadline.UTC().Format(time.RFC3339), env.EType)
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
-	}
-
 	req := &Request{
 		OID:       env.OID,
 		MessageID: env.MID,
 		EventType: env.EType,
-		Deadline:  deadline,
+		Deadline:  epochSeconds(env.Deadline),
 		Data:      env.Data,
 		jwt:       env.JWT,
 		base:      s.log,
+	}
+	return s.serve(ctx, req)
+}
+
+// Dispatch answers a message another transport has received, verified and
+// decoded into req (build it with NewRequest and set MessageID, Deadline and
+// Action as the message says). It does what the service protocol's webhook
+// does between decoding and answering: it starts the service if no webhook
+// has yet (see Start), bounds ctx by req.Deadline when set, validates request
+// parameters and command arguments, and runs the middleware and handler of
+// req.EventType, turning a panic into a retryable failure. An event type
+// without a handler is answered "not implemented". The extension package
+// serves a Service through it; the service protocol's webhook is unchanged.
+func (s *Service) Dispatch(ctx context.Context, req *Request) Response {
+	if req == nil || req.EventType == "" {
+		return Failf("missing event type")
+	}
+	if req.base == nil {
+		req.base = s.log
+	}
+	// Started under the service's own context: a caller that gives up does
+	// not cancel a start other messages wait for.
+	if err := s.startWith(s.bg.ctx, ctx); err != nil {
+		return Retry(err)
+	}
+	return s.serve(ctx, req)
+}
+
+// serve applies req's deadline and runs its handler.
+func (s *Service) serve(ctx context.Context, req *Request) Response {
+	if !req.Deadline.IsZero() {
+		if !time.Now().Before(req.Deadline) {
+			return Failf("deadline %s passed before the %s event could be handled", req.Deadline.UTC().Format(time.RFC3339), req.EventType)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
+		defer cancel()
 	}
 	h, err := s.handlerFor(req)
 	if err != nil {
@@ -42,7 +69,7 @@ func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
 	if h == nil {
 		return notImplemented
 	}
-	if env.EType != Health {
+	if req.EventType != Health {
 		s.inProgress.Add(1)
 		defer s.inProgress.Add(-1)
 	}

@@ -36,6 +36,14 @@
 // before the first webhook is handled; a failed start is tried again by the
 // next webhook.
 //
+// # Other protocols
+//
+// The same handlers can be served over another webhook protocol: WithTransport
+// hands webhook POSTs to a Transport (the extension package serves the
+// service as a LimaCharlie extension), which decodes each message into a
+// Request and calls Dispatch. Metadata describes what the service declares,
+// for the transport to describe it in its own terms.
+//
 // # Environment
 //
 // The package reads one environment variable, in one place: ListenAndServe

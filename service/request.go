@@ -39,6 +39,10 @@ type Request struct {
 	Data json.RawMessage
 	// CommandName is the command invoked, for etype command.
 	CommandName string
+	// Action is the extension action that delivered the message when the
+	// service is served as a LimaCharlie extension (see the extension
+	// package); empty on the service protocol.
+	Action string
 
 	jwt string
 
@@ -62,6 +66,14 @@ func NewRequest(etype EventType, org tasking.Org, data json.RawMessage, params m
 	if params != nil {
 		r.setParams(params)
 	}
+	return r
+}
+
+// NewRequest is the package's NewRequest for a message s received over
+// another transport (see Dispatch): the Request logs through s's logger.
+func (s *Service) NewRequest(etype EventType, org tasking.Org, data json.RawMessage) *Request {
+	r := NewRequest(etype, org, data, nil)
+	r.base = s.log
 	return r
 }
 
@@ -89,13 +101,18 @@ func (r *Request) Param(name string) (any, bool) {
 // the JWT (Org's String prints the id only).
 func (r *Request) Org() tasking.Org { return tasking.Org{ID: r.OID, JWT: r.jwt} }
 
-// Logger returns a logger that tags each line with this request's oid, mid and etype.
+// Logger returns a logger that tags each line with this request's oid, mid
+// and etype (and action, when an extension action delivered it).
 func (r *Request) Logger() *slog.Logger {
 	r.loggerOnce.Do(func() {
 		if r.base == nil {
 			r.base = slog.New(slog.DiscardHandler)
 		}
-		r.logger = r.base.With("oid", r.OID, "mid", r.MessageID, "etype", string(r.EventType))
+		l := r.base.With("oid", r.OID, "mid", r.MessageID, "etype", string(r.EventType))
+		if r.Action != "" {
+			l = l.With("action", r.Action)
+		}
+		r.logger = l
 	})
 	return r.logger
 }

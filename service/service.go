@@ -56,6 +56,11 @@ type Service struct {
 
 	start starter
 	bg    background
+
+	// transport, when set, serves webhooks in place of the service
+	// protocol; webhook is its handler.
+	transport Transport
+	webhook   http.Handler
 }
 
 var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -94,6 +99,9 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		s.log = slog.New(NewLogHandler(name, s.logOut, s.logErr, slog.LevelInfo))
 	}
 	s.bg.init()
+	if err := s.bindTransport(); err != nil {
+		return nil, err
+	}
 	s.router = s.newRouter()
 	return s, nil
 }
@@ -228,5 +236,6 @@ func (s *Service) OnShutdown(fn func(ctx context.Context)) {
 	s.shutdown = append(s.shutdown, fn)
 }
 
-// ServeHTTP serves the webhook (POST, any path) and GET /healthz.
+// ServeHTTP serves the webhook (POST, any path; the transport's when one is
+// set with WithTransport) and GET /healthz.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }

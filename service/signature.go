@@ -39,3 +39,15 @@ func verify(secret, body []byte, sig string) error {
 	}
 	return nil
 }
+
+// VerifySignature checks sig — hex (either case) of HMAC-SHA256 over body,
+// keyed with the service's shared secret — in constant time. It returns nil
+// when it matches, and always when the service runs without a secret
+// (WithInsecureNoSecret). Transports verify their webhooks with it, so the
+// secret never leaves the Service.
+func (s *Service) VerifySignature(body []byte, sig string) error {
+	if len(s.secret) == 0 {
+		return nil
+	}
+	return verify(s.secret, body, sig)
+}

@@ -12,7 +12,11 @@ import (
 func (s *Service) newRouter() *mux.Router {
 	r := mux.NewRouter()
 	r.Methods(http.MethodGet).Path("/healthz").HandlerFunc(liveness)
-	r.Methods(http.MethodPost).PathPrefix("/").HandlerFunc(s.serveWebhook)
+	if s.webhook != nil {
+		r.Methods(http.MethodPost).PathPrefix("/").Handler(s.webhook)
+	} else {
+		r.Methods(http.MethodPost).PathPrefix("/").HandlerFunc(s.serveWebhook)
+	}
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusMethodNotAllowed, "webhooks are delivered with POST")
 	})

@@ -3,7 +3,15 @@
 // subscribes to a detection, publishes a resource, and handles org install,
 // uninstall and a daily tick.
 //
-// It reads PORT (default 8080) and LC_SHARED_SECRET (required).
+// It reads its configuration from the environment:
+//
+//	LC_SHARED_SECRET  the shared secret configured for the service (required)
+//	LC_PROTOCOL       service (default) or extension: the webhook protocol
+//	                  it is served with
+//	LC_API_URL        the REST API base URL (default the LimaCharlie API);
+//	                  used as an extension, to store the D&R rules that
+//	                  deliver its daily tick and its detection
+//	PORT              the port to listen on (default 8080)
 package main
 
 import (
@@ -12,11 +20,17 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/service"
 )
 
 func main() {
-	svc, err := newService(os.Getenv("LC_SHARED_SECRET"))
+	proto, err := extension.Select(os.Getenv("LC_PROTOCOL"), extension.WithAPIURL(os.Getenv("LC_API_URL")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "basic: LC_PROTOCOL:", err)
+		os.Exit(2)
+	}
+	svc, err := newService(os.Getenv("LC_SHARED_SECRET"), proto)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(2)

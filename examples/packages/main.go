@@ -5,6 +5,8 @@
 // It reads its configuration from the environment:
 //
 //	LC_SHARED_SECRET  the shared secret configured for the service (required)
+//	LC_PROTOCOL       service (default) or extension: the webhook protocol
+//	                  it is served with
 //	LC_API_URL        the REST API base URL (default the LimaCharlie API;
 //	                  point it at `lcsim emulate` to run locally)
 //	PORT              the port to listen on (default 8080)
@@ -18,10 +20,16 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/examples/packages/survey"
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
 )
 
 func main() {
+	proto, err := extension.Select(os.Getenv("LC_PROTOCOL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "packages: LC_PROTOCOL:", err)
+		os.Exit(2)
+	}
 	var ttl time.Duration
 	if v := os.Getenv("SURVEY_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -33,7 +41,7 @@ func main() {
 	}
 	is, err := survey.New(os.Getenv("LC_SHARED_SECRET"), survey.Options{
 		TTL:         ttl,
-		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL"))},
+		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithServiceOptions(proto)},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "packages:", err)

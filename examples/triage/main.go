@@ -6,6 +6,8 @@
 // It reads its configuration from the environment:
 //
 //	LC_SHARED_SECRET  the shared secret configured for the service (required)
+//	LC_PROTOCOL       service (default) or extension: the webhook protocol
+//	                  it is served with
 //	LC_API_URL        the REST API base URL (default the LimaCharlie API;
 //	                  point it at `lcsim emulate` to run locally)
 //	PORT              the port to listen on (default 8080)
@@ -17,12 +19,18 @@ import (
 	"os"
 
 	"github.com/lcsvc/lcservice/examples/triage/triage"
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
 )
 
 func main() {
+	proto, err := extension.Select(os.Getenv("LC_PROTOCOL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "triage: LC_PROTOCOL:", err)
+		os.Exit(2)
+	}
 	is, err := triage.New(os.Getenv("LC_SHARED_SECRET"), triage.Options{
-		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL"))},
+		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithServiceOptions(proto)},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "triage:", err)

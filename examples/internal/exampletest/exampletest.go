@@ -4,10 +4,13 @@
 package exampletest
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +21,14 @@ import (
 // it accepts connections and returns its base URL. At the end of the test it
 // sends SIGINT and expects a clean exit; on failure the process output is logged.
 func Start(t *testing.T, env ...string) string {
+	t.Helper()
+	url, _ := StartProcess(t, env...)
+	return url
+}
+
+// StartProcess is Start that also returns the process id, for tests that
+// watch the process (its memory, say).
+func StartProcess(t *testing.T, env ...string) (url string, pid int) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "example")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -60,7 +71,7 @@ func Start(t *testing.T, env ...string) string {
 	for {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "http://" + addr + "/"
+			return "http://" + addr + "/", cmd.Process.Pid
 		}
 		select {
 		case err := <-exited:
@@ -91,4 +102,23 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+// PeakRSS returns the most resident memory process pid has used so far
+// (VmHWM), or 0 where /proc does not say.
+func PeakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -1,0 +1,387 @@
+package extension
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/lcsvc/lcservice/service"
+	"github.com/lcsvc/lcservice/tasking"
+)
+
+// serveHTTP answers one webhook POST.
+func (t *Transport) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	sig := r.Header.Get(SignatureHeader)
+	if sig == "" {
+		// Unsigned: a probe, answered without reading the body.
+		write(w, http.StatusOK, []byte("{}"))
+		return
+	}
+	body, err := readBody(w, r, t.cfg.maxBody, t.cfg.maxPlain)
+	if err != nil {
+		status := http.StatusBadRequest
+		var be *bodyError
+		if errors.As(err, &be) {
+			status = be.status
+		}
+		write(w, status, errorBody(err.Error()))
+		return
+	}
+	if err := t.svc.VerifySignature(body, sig); err != nil {
+		t.svc.Logger().Warn("extension webhook refused", "reason", err.Error(), "remote", r.RemoteAddr)
+		write(w, http.StatusUnauthorized, errorBody(err.Error()))
+		return
+	}
+	msg, k, err := decodeMessage(body)
+	if err != nil {
+		write(w, http.StatusBadRequest, errorBody(err.Error()))
+		return
+	}
+	status, out := t.handle(r.Context(), msg, k)
+	write(w, status, out)
+}
+
+func write(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// handle answers a verified message, de-duplicating it on its idempotency key.
+func (t *Transport) handle(ctx context.Context, msg *message, k kind) (int, []byte) {
+	if err := t.ensureStarted(ctx); err != nil {
+		return t.fail(err, true)
+	}
+	switch k {
+	case kindHeartbeat:
+		return http.StatusOK, []byte("{}")
+	case kindSchemaRequest:
+		data, _ := json.Marshal(t.Schema())
+		return t.ok(data, nil)
+	}
+	key := msg.IdempotencyKey
+	if key == "" {
+		return t.process(ctx, msg, k)
+	}
+	prior, err := t.cfg.idem.Begin(ctx, key)
+	switch {
+	case errors.Is(err, ErrInProgress):
+		return t.fail(fmt.Errorf("a delivery with idempotency key %q is being handled; deliver again later", key), true)
+	case err != nil:
+		return t.fail(fmt.Errorf("de-duplicating the delivery: %w", err), true)
+	case prior != nil:
+		if prior.Body == nil {
+			return t.ok(nil, nil)
+		}
+		return prior.Status, prior.Body
+	}
+	status, out := t.process(ctx, msg, k)
+	// The record outlives the request: finish it even if the client left.
+	rctx := context.WithoutCancel(ctx)
+	if status >= 500 {
+		_ = t.cfg.idem.Abandon(rctx, key)
+	} else if err := t.cfg.idem.Finish(rctx, key, Answer{Status: status, Body: out}); err != nil {
+		t.svc.Logger().Warn("recording the answer to a delivery failed; a repeat will be handled again", "idempotency_key", key, "error", err)
+	}
+	return status, out
+}
+
+// process answers a message of a kind that changes something.
+func (t *Transport) process(ctx context.Context, msg *message, k kind) (int, []byte) {
+	switch k {
+	case kindErrorReport:
+		return t.errorReport(ctx, msg)
+	case kindConfValidation:
+		// The service declares no configuration: any configuration is valid.
+		return t.ok(nil, nil)
+	case kindRequest:
+		return t.request(ctx, msg)
+	case kindEvent:
+		return t.event(ctx, msg)
+	}
+	return http.StatusBadRequest, errorBody("unexpected message kind " + string(k))
+}
+
+// newRequest builds the service request for a message.
+func (t *Transport) newRequest(etype service.EventType, org orgAccess, data json.RawMessage, key, action string) *service.Request {
+	if len(data) == 0 || string(data) == "null" {
+		data = json.RawMessage("{}")
+	}
+	req := t.svc.NewRequest(etype, tasking.Org{ID: org.OID, JWT: org.JWT}, data)
+	req.MessageID = key
+	req.Action = action
+	req.Deadline = time.Now().Add(t.cfg.deadline)
+	return req
+}
+
+// request answers a request message: the request action, a command, or an
+// internal action.
+func (t *Transport) request(ctx context.Context, msg *message) (int, []byte) {
+	rm := msg.Request
+	key := msg.IdempotencyKey
+	ctx, st := withMessage(ctx, key)
+	a := rm.Action
+	if h := t.action(a); h != nil {
+		req := t.newRequest(service.RequestEvent, rm.Org, rm.Data, key, a)
+		return t.render(req, t.call(ctx, req, h), st.seal())
+	}
+	m := t.svc.Metadata()
+	switch {
+	case a == t.cfg.requestAction && m.Implements(service.RequestEvent):
+		return t.dispatch(ctx, st, t.newRequest(service.RequestEvent, rm.Org, rm.Data, key, a))
+	case a == DetectionAction && m.Implements(service.Detection):
+		return t.dispatch(ctx, st, t.newRequest(service.Detection, rm.Org, rm.Data, key, a))
+	case strings.HasPrefix(a, TickActionPrefix):
+		e := service.EventType(strings.TrimPrefix(a, TickActionPrefix))
+		if e.Cron() && scheduleEvent(e) != "" && m.Implements(e) {
+			return t.dispatch(ctx, st, t.newRequest(e, rm.Org, rm.Data, key, a))
+		}
+	default:
+		for _, c := range m.Commands {
+			if c.Name == a {
+				req := t.newRequest(service.CommandEvent, rm.Org, rm.Data, key, a)
+				req.CommandName = a
+				return t.dispatch(ctx, st, req)
+			}
+		}
+	}
+	st.seal()
+	return http.StatusBadRequest, errorBody(fmt.Sprintf("unknown action %q", rm.Action))
+}
+
+// event answers an event message: the lifecycle of a subscription.
+func (t *Transport) event(ctx context.Context, msg *message) (int, []byte) {
+	em := msg.Event
+	key := msg.IdempotencyKey
+	ctx, st := withMessage(ctx, key)
+	m := t.svc.Metadata()
+	rules := t.rules(m)
+	switch em.EventName {
+	case EventSubscribe:
+		req := t.newRequest(service.OrgInstall, em.Org, em.Data, key, "")
+		err := t.storeRules(ctx, req, rules)
+		resp := service.OK(nil)
+		if m.Implements(service.OrgInstall) {
+			resp = t.svc.Dispatch(ctx, req)
+		}
+		return t.render(req, withError(resp, err), st.seal())
+	case EventUnsubscribe:
+		req := t.newRequest(service.OrgUninstall, em.Org, em.Data, key, "")
+		resp := service.OK(nil)
+		if m.Implements(service.OrgUninstall) {
+			resp = t.svc.Dispatch(ctx, req)
+		}
+		err := t.deleteRules(ctx, req, rules)
+		return t.render(req, withError(resp, err), st.seal())
+	case EventUpdate:
+		req := t.newRequest(service.EventType(EventUpdate), em.Org, em.Data, key, "")
+		resp := withError(service.OK(nil), t.storeRules(ctx, req, rules))
+		for _, h := range t.updateHooks() {
+			r := t.call(ctx, req, h)
+			resp = withError(resp, r.Err)
+			resp.Success = resp.Success && r.Success
+			resp.Retry = resp.Retry || r.Retry
+			resp.Jobs = append(resp.Jobs, r.Jobs...)
+		}
+		return t.render(req, resp, st.seal())
+	}
+	st.seal()
+	return http.StatusBadRequest, errorBody(fmt.Sprintf("unknown event %q", em.EventName))
+}
+
+// errorReport logs what the platform reports and hands it to the service's
+// service_error handler, if any; it is always acknowledged.
+func (t *Transport) errorReport(ctx context.Context, msg *message) (int, []byte) {
+	er := msg.ErrorReport
+	t.svc.Logger().Warn("LimaCharlie reported an error about the extension", "oid", er.OID, "error", er.Error)
+	if t.svc.Metadata().Implements(service.ServiceError) {
+		data, _ := json.Marshal(er)
+		ctx, st := withMessage(ctx, msg.IdempotencyKey)
+		resp := t.svc.Dispatch(ctx, t.newRequest(service.ServiceError, orgAccess{OID: er.OID}, data, msg.IdempotencyKey, ""))
+		st.seal()
+		if !resp.Success {
+			t.svc.Logger().Warn("the service_error handler failed", "error", fmt.Sprint(resp.Err))
+		}
+	}
+	return t.ok(nil, nil)
+}
+
+// dispatch hands req to the service and answers with its response.
+func (t *Transport) dispatch(ctx context.Context, st *msgState, req *service.Request) (int, []byte) {
+	resp := t.svc.Dispatch(ctx, req)
+	return t.render(req, resp, st.seal())
+}
+
+// call runs an internal handler with the request's deadline, turning a
+// panic into a retryable failure.
+func (t *Transport) call(ctx context.Context, req *service.Request, h service.HandlerFunc) (resp service.Response) {
+	ctx, cancel := context.WithDeadline(ctx, req.Deadline)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			req.Logger().Error("handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			resp = service.Retry(fmt.Errorf("handler panicked: %v", v))
+		}
+	}()
+	return h(ctx, req)
+}
+
+// worthRetrying reports whether delivering the message again may get past
+// err: not when the REST API refused a call for good.
+func worthRetrying(err error) bool {
+	var final bool
+	walk(err, func(e error) {
+		var api *tasking.APIError
+		if errors.As(e, &api) && api.Status >= 400 && api.Status < 500 {
+			switch api.Status {
+			case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
+			default:
+				final = true
+			}
+		}
+	})
+	return !final
+}
+
+// walk calls fn on err and, through errors.Join, on each error it joins.
+func walk(err error, fn func(error)) {
+	if err == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			walk(e, fn)
+		}
+		return
+	}
+	fn(err)
+}
+
+func withError(resp service.Response, err error) service.Response {
+	if err != nil {
+		resp.Err = errors.Join(resp.Err, err)
+	}
+	return resp
+}
+
+// render maps a service response to the extension's answer:
+//
+//   - success → 200 with the data (an object) and, when jobs are attached,
+//     their JSON under data.jobs (jobs are logged too: extensions have no
+//     jobs);
+//   - Retry → 500 with retriable set;
+//   - failure → 400, not retriable;
+//   - a success that carries an error (the rule lifecycle adds its failures
+//     to the user's response this way) → 500, retriable, so the platform
+//     delivers the message again, unless the REST API refused a call in a
+//     way a retry cannot fix (a 4xx other than 401, 408 and 429: a missing
+//     permission, say) → 400.
+//
+// Continuations ride every answer.
+func (t *Transport) render(req *service.Request, resp service.Response, conts []continuation) (int, []byte) {
+	data, err := responseData(resp)
+	if err != nil {
+		resp = service.Fail(fmt.Errorf("building response: %w", err))
+		data = nil
+	}
+	for _, j := range resp.Jobs {
+		if j == nil {
+			continue
+		}
+		var msgs []string
+		for _, e := range j.Entries() {
+			msgs = append(msgs, e.Message)
+		}
+		req.Logger().Info("job update", "job_id", j.ID(), "cause", j.Cause(), "closed", j.IsClosed(), "entries", msgs)
+	}
+	out := response{Version: ProtocolVersion, Data: data, Continuations: conts}
+	status := http.StatusOK
+	if !resp.Success || resp.Err != nil {
+		retriable := resp.Retry || (resp.Success && worthRetrying(resp.Err))
+		out.Error = "failed"
+		if resp.Err != nil {
+			out.Error = resp.Err.Error()
+		}
+		out.Retriable = &retriable
+		status = http.StatusBadRequest
+		if retriable {
+			status = http.StatusInternalServerError
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return t.fail(fmt.Errorf("encoding the response: %w", err), false)
+	}
+	return status, b
+}
+
+// responseData renders resp.Data (an object or nil) with the jobs under
+// "jobs" (under "lcsvc_jobs" when the data has a "jobs" field of its own).
+func responseData(resp service.Response) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if resp.Data != nil {
+		d, err := json.Marshal(resp.Data)
+		if err != nil {
+			return nil, fmt.Errorf("data: %w", err)
+		}
+		switch {
+		case string(d) == "null":
+		case d[0] != '{':
+			return nil, fmt.Errorf("data must be a JSON object, got %s", d[:min(len(d), 40)])
+		default:
+			if len(resp.Jobs) == 0 {
+				return d, nil
+			}
+			if err := json.Unmarshal(d, &obj); err != nil {
+				return nil, fmt.Errorf("data: %w", err)
+			}
+		}
+	}
+	if len(resp.Jobs) == 0 {
+		if resp.Data == nil {
+			return nil, nil
+		}
+		return json.RawMessage("{}"), nil
+	}
+	for _, j := range resp.Jobs {
+		if j == nil {
+			return nil, errors.New("a nil job was attached")
+		}
+		if err := j.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	jobs, err := json.Marshal(resp.Jobs)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if obj == nil {
+		obj = map[string]json.RawMessage{}
+	}
+	field := "jobs"
+	if _, taken := obj[field]; taken {
+		field = "lcsvc_jobs"
+	}
+	obj[field] = jobs
+	return json.Marshal(obj)
+}
+
+// ok is a success with data (nil for none) and continuations.
+func (t *Transport) ok(data json.RawMessage, conts []continuation) (int, []byte) {
+	b, _ := json.Marshal(response{Version: ProtocolVersion, Data: data, Continuations: conts})
+	return http.StatusOK, b
+}
+
+// fail is a failure raised by the transport itself.
+func (t *Transport) fail(err error, retriable bool) (int, []byte) {
+	b, _ := json.Marshal(response{Version: ProtocolVersion, Error: err.Error(), Retriable: &retriable})
+	if retriable {
+		return http.StatusInternalServerError, b
+	}
+	return http.StatusBadRequest, b
+}
