@@ -4,40 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/lcsvc/lcservice/service"
-	"github.com/lcsvc/lcservice/tracking"
 )
 
-func TestNamedTimeoutHandlerRunsWithoutAClosure(t *testing.T) {
-	api := newStubAPI(t)
-	clock := tracking.NewManualClock(time.Now())
-	var named atomic.Int32
-	var got *Timeout
-	h := newHarness(t, api, func(is *Service) {
-		is.HandleReply("h", func(context.Context, *Reply) service.Response { return service.OK(nil) })
-		is.HandleTimeout("h", func(ctx context.Context, to *Timeout) {
-			named.Add(1)
-			got = to
-		})
-		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
-			if _, err := is.Task(ctx, req.Org(), req.SID(), "os_users", TTL(time.Minute), Via("h"), WithState(map[string]int{"n": 7})); err != nil {
-				return service.Fail(err)
-			}
-			return service.OK(nil)
-		})
-	}, WithClock(clock))
-	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
-	clock.Advance(2 * time.Minute)
-	var st struct{ N int }
-	if named.Load() != 1 || got.SID != testSID || got.Command != "os_users" || got.State(&st) != nil || st.N != 7 {
-		t.Errorf("named timeout: %d %+v", named.Load(), got)
+func TestHandleTimeoutRefusesBadRegistrations(t *testing.T) {
+	is, err := New("x", "s")
+	if err != nil {
+		t.Fatal(err)
 	}
-	mustPanic(t, "handler name", func() { h.is.HandleTimeout("bad name", func(context.Context, *Timeout) {}) })
-	mustPanic(t, "nil handler", func() { h.is.HandleTimeout("x", nil) })
+	defer is.Shutdown(context.Background())
+	mustPanic(t, "handler name", func() { is.HandleTimeout("bad name", func(context.Context, *Timeout) {}) })
+	mustPanic(t, "nil handler", func() { is.HandleTimeout("x", nil) })
 }
 
 func TestParseReplyRequest(t *testing.T) {
