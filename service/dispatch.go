@@ -16,15 +16,12 @@ func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
 	if env.EType == "" {
 		return Failf("missing etype")
 	}
-	deadline := epochSeconds(env.Deadline)
-	if !deadline.IsZero() {
-		if !time.Now().Before(deadline) {
-			return Failf("deadline %s passed before the %s event could be handled", deadline.UTC().Format(time.RFC3339), env.EType)
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
+	deadline := handlerDeadline(env.Deadline, time.Now())
+	if !time.Now().Before(deadline) {
+		return Failf("deadline %s passed before the %s event could be handled", deadline.UTC().Format(time.RFC3339), env.EType)
 	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 
 	req := &Request{
 		OID:       env.OID,
@@ -47,6 +44,20 @@ func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
 		defer s.inProgress.Add(-1)
 	}
 	return s.call(ctx, req, h)
+}
+
+// handlerDeadline is when a handler's context ends for an envelope
+// deadline d received at now: d itself, DefaultDeadline after now when d
+// is zero (absent or not positive), and never later than MaxHandlerTime
+// after now.
+func handlerDeadline(d, now time.Time) time.Time {
+	if d.IsZero() {
+		return now.Add(DefaultDeadline)
+	}
+	if limit := now.Add(MaxHandlerTime); d.After(limit) {
+		return limit
+	}
+	return d
 }
 
 // handlerFor picks the handler of req's etype, wrapped in its middleware, and

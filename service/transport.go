@@ -49,8 +49,8 @@ func (s *Service) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "body is not a webhook envelope (a JSON object): "+err.Error())
+	if err := decodeEnvelope(body, &env); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	// Started under the service's own context: a client that disconnects
