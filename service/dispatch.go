@@ -43,7 +43,12 @@ func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
 		s.inProgress.Add(1)
 		defer s.inProgress.Add(-1)
 	}
-	return s.call(ctx, req, h)
+	resp := s.call(ctx, req, h)
+	if !resp.Success && s.aborted.Load() {
+		// Cut short by shutdown: let the cloud deliver it again.
+		resp.Retry = true
+	}
+	return resp
 }
 
 // handlerDeadline is when a handler's context ends for an envelope
