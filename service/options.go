@@ -56,6 +56,15 @@ func WithMinBodyRate(bytesPerSecond int64) Option {
 // request; see the package documentation's "Limits".
 func WithMaxConnections(n int) Option { return func(s *Service) { s.maxConns = n } }
 
+// WithDeliveryStore sets where the service remembers the webhooks it has
+// handled, so that a message delivered again (same mid) does not run its
+// handler again: default an in-memory NewDeliveryCache(DefaultDedupWindow,
+// DefaultDedupEntries, DefaultDedupBytes). A store shared by replicas
+// extends this across them. nil turns de-duplication off.
+func WithDeliveryStore(d DeliveryStore) Option {
+	return func(s *Service) { s.deliveries, s.deliveriesSet = d, true }
+}
+
 // WithVersion sets the service version reported in health (default 1).
 func WithVersion(v int) Option { return func(s *Service) { s.version = v } }
 

@@ -62,10 +62,14 @@ type Service struct {
 	bufs       *bufPool
 	stats      counters
 	refusedLog ratelog.Gate
-	draining   atomic.Bool                 // Serve is stopping: /readyz answers 503
-	closing    atomic.Bool                 // Serve's listener is closed: answers close their connection
-	aborted    atomic.Bool                 // Serve cancelled handlers at the end of its timeout
-	conns      atomic.Pointer[connLimiter] // set while Serve runs
+	dedupLog   ratelog.Gate
+
+	deliveries    DeliveryStore               // nil: no de-duplication
+	deliveriesSet bool                        // WithDeliveryStore was given
+	draining      atomic.Bool                 // Serve is stopping: /readyz answers 503
+	closing       atomic.Bool                 // Serve's listener is closed: answers close their connection
+	aborted       atomic.Bool                 // Serve cancelled handlers at the end of its timeout
+	conns         atomic.Pointer[connLimiter] // set while Serve runs
 
 	start starter
 	bg    background
@@ -108,6 +112,9 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(NewLogHandler(name, s.logOut, s.logErr, slog.LevelInfo))
+	}
+	if !s.deliveriesSet {
+		s.deliveries = NewDeliveryCache(0, 0, 0)
 	}
 	s.pace.grace, s.pace.stall = bodyGrace, bodyStall
 	s.budget = newBodyBudget(s.bodyBudget)

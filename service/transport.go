@@ -96,7 +96,7 @@ func (s *Service) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if s.trace {
 		s.log.Info("webhook received", "body", redactJWT(body))
 	}
-	out := s.dispatch(r.Context(), &env).marshal()
+	out := s.answer(r.Context(), &env)
 	if s.trace {
 		s.log.Info("webhook answered", "etype", string(env.EType), "mid", env.MID, "body", json.RawMessage(out))
 	}
