@@ -22,7 +22,7 @@ func replyBody(b *testing.B) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	inv, err := codec.Encode(token.Token{ID: uuid.New(), Handler: "h", JobID: uuid.NewString(), Expiry: time.Now().Add(time.Hour)})
+	inv, err := codec.Encode(token.Token{ID: uuid.New(), Handler: "h", JobID: uuid.NewString(), Expiry: time.Now().Add(time.Hour)}, testOID, testSID)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,8 +26,15 @@
 //  3. else to the orphan handler (default: log and answer success).
 //
 // A token whose tag does not verify, or that has expired, never reaches user
-// code: it is logged and counted in Stats. The token is keyed from the
-// service's shared secret and bound to its name.
+// code: it is counted in Stats and logged (at most a line every few
+// seconds, with a count of those not logged). The token is keyed from the
+// service's shared secret and bound to its name and to the organization
+// and sensor the task was sent to, which the tag covers without making the
+// investigation_id longer (the reply's routing supplies them): the same
+// investigation_id echoed by another sensor, or seen in another
+// organization's detection, is refused like a forgery. Every task goes to
+// one sensor; there is no task sent to a selector of sensors whose answers
+// could come from several.
 //
 // # Organizations
 //

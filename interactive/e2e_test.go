@@ -178,9 +178,9 @@ func TestForgedTamperedExpiredNeverReachUserCode(t *testing.T) {
 		return string(b)
 	}
 	other, _ := token.NewCodec("itest", []byte("another-secret"))
-	forged, _ := other.Encode(token.Token{ID: [16]byte{1}, Handler: "h", Expiry: time.Now().Add(time.Hour)})
+	forged, _ := other.Encode(token.Token{ID: [16]byte{1}, Handler: "h", Expiry: time.Now().Add(time.Hour)}, testOID, testSID)
 	mine, _ := token.NewCodec("itest", []byte(testSecret))
-	expired, _ := mine.Encode(token.Token{ID: [16]byte{2}, Handler: "h", Expiry: time.Now().Add(-time.Minute)})
+	expired, _ := mine.Encode(token.Token{ID: [16]byte{2}, Handler: "h", Expiry: time.Now().Add(-time.Minute)}, testOID, testSID)
 
 	for name, inv := range map[string]string{
 		"tampered first byte": prefix + "/" + flip(tok, 0),
@@ -213,6 +213,54 @@ func TestForgedTamperedExpiredNeverReachUserCode(t *testing.T) {
 	h.deliver(service.Detection, map[string]any{"cat": "something-else", "routing": map[string]any{"sid": testSID}})
 	if userCalls.Load() != 2 {
 		t.Errorf("user calls = %d, want the genuine reply and the plain detection", userCalls.Load())
+	}
+}
+
+// A genuine investigation_id echoed in another organization, by another
+// sensor, or in a routing that disagrees with its webhook's organization
+// runs no user code and counts as refused.
+func TestReplyBoundToItsOrgAndSensor(t *testing.T) {
+	api := newStubAPI(t)
+	var userCalls atomic.Int32
+	h := newHarness(t, api, func(is *Service) {
+		is.HandleReply("h", func(context.Context, *Reply) service.Response { userCalls.Add(1); return service.OK(nil) })
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			_, err := is.Task(ctx, req.Org(), req.SID(), "os_version", Via("h"),
+				Then(func(context.Context, *Reply) service.Response { userCalls.Add(1); return service.OK(nil) }))
+			if err != nil {
+				return service.Fail(err)
+			}
+			return service.OK(nil)
+		})
+	})
+	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
+	task := api.recordedTasks()[0]
+	const orgB, sensorY = "bbbbbbbb-2222-3333-4444-555555555555", "bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee"
+
+	inOrgB := detection(stubTask{SID: sensorY, InvestigationID: task.InvestigationID}, "OS_VERSION_REP", map[string]any{})
+	inOrgB["routing"].(map[string]any)["oid"] = orgB
+	if res := h.deliverAs(orgB, service.Detection, inOrgB); !res.Success || len(res.Jobs) != 0 {
+		t.Errorf("org B's detection: %+v", res)
+	}
+	sameOrgOtherSensor := detection(stubTask{SID: sensorY, InvestigationID: task.InvestigationID}, "OS_VERSION_REP", map[string]any{})
+	h.deliver(service.Detection, sameOrgOtherSensor)
+	routingOrgB := detection(task, "OS_VERSION_REP", map[string]any{})
+	routingOrgB["routing"].(map[string]any)["oid"] = orgB
+	h.deliver(service.Detection, routingOrgB) // webhook of org A, routing saying org B
+	webhookOrgB := detection(task, "OS_VERSION_REP", map[string]any{})
+	h.deliverAs(orgB, service.Detection, webhookOrgB) // webhook of org B, routing saying org A
+	if n := userCalls.Load(); n != 0 {
+		t.Fatalf("user code ran %d times for replies from elsewhere", n)
+	}
+	if st := h.is.Stats(); st.Refused != 4 || st.RoutedClosure+st.RoutedNamed+st.Orphans != 0 {
+		t.Errorf("stats = %+v; want 4 refused, nothing routed", st)
+	}
+	// From its own sensor, in its own organization, it is routed.
+	upper := detection(task, "OS_VERSION_REP", map[string]any{})
+	upper["routing"].(map[string]any)["sid"] = strings.ToUpper(testSID)
+	h.deliver(service.Detection, upper)
+	if n := userCalls.Load(); n != 1 {
+		t.Errorf("genuine reply: %d user calls", n)
 	}
 }
 

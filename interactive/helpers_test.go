@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,13 +57,29 @@ type result struct {
 	Jobs    []json.RawMessage `json:"jobs"`
 }
 
-// deliver signs and posts one webhook, as the cloud does.
+// deliver signs and posts one webhook of organization testOID, as the
+// cloud does.
 func (h *harness) deliver(etype service.EventType, data any) result {
 	h.t.Helper()
-	body, _ := json.Marshal(map[string]any{
-		"version": 1, "oid": testOID, "mid": time.Now().String(), "jwt": testJWT,
+	return h.deliverAs(testOID, etype, data)
+}
+
+// mids gives each delivered message its own id.
+var mids atomic.Int64
+
+// deliverAs is deliver for organization oid.
+func (h *harness) deliverAs(oid string, etype service.EventType, data any) result {
+	h.t.Helper()
+	return h.post(map[string]any{
+		"version": 1, "oid": oid, "mid": fmt.Sprint("mid-", mids.Add(1)), "jwt": testJWT,
 		"deadline": time.Now().Add(590 * time.Second).Unix(), "etype": string(etype), "data": data,
 	})
+}
+
+// post signs and posts an envelope.
+func (h *harness) post(env map[string]any) result {
+	h.t.Helper()
+	body, _ := json.Marshal(env)
 	req, _ := http.NewRequest(http.MethodPost, h.url, bytes.NewReader(body))
 	req.Header.Set(service.SignatureHeader, service.Sign([]byte(testSecret), body))
 	resp, err := http.DefaultClient.Do(req)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/ratelog"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -37,7 +38,9 @@ type Service struct {
 	mu       sync.RWMutex
 	handlers map[string]ReplyHandler
 
-	counters counters
+	counters   counters
+	refusedLog ratelog.Gate // replies refused or expired
+	orphanLog  ratelog.Gate // replies nobody claimed
 }
 
 // Option configures New.
@@ -147,7 +150,7 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		s.clock = tracking.SystemClock()
 	}
 	if s.orphan == nil {
-		s.orphan = defaultOrphan
+		s.orphan = s.defaultOrphan
 	}
 	s.pending, err = tracking.New(tracking.Options[*continuation]{
 		Capacity:  cfg.capacity,
@@ -207,7 +210,11 @@ func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 	}
 }
 
-func defaultOrphan(_ context.Context, r *Reply) service.Response {
-	r.Request.Logger().Info("reply with no pending continuation and no named handler", "task_id", string(r.TaskID), "event_type", r.EventType, "sid", r.SID)
+// defaultOrphan logs orphan replies (rate-limited: a streaming command's
+// late answers can be many) and answers success.
+func (s *Service) defaultOrphan(_ context.Context, r *Reply) service.Response {
+	if ok, n := s.orphanLog.Allow(time.Now()); ok {
+		s.Logger().Info("reply with no pending continuation and no named handler", "task_id", string(r.TaskID), "event_type", r.EventType, "suppressed", n)
+	}
 	return service.OK(nil)
 }

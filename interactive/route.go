@@ -23,14 +23,26 @@ func (s *Service) onDetection(next service.HandlerFunc) service.HandlerFunc {
 		if routing.EventType == "CLOUD_NOTIFICATION" {
 			return service.OK(nil) // a receipt that the task was queued, not an answer
 		}
-		tok, err := s.codec.Decode(routing.InvestigationID, s.clock.Now())
+		// The token is bound to the organization and sensor it was sent
+		// to: the webhook's (signed) organization and the routing's
+		// sensor. A routing naming another organization than the webhook
+		// is refused like a forgery.
+		oid := req.OID
+		if oid == "" {
+			oid = routing.OID
+		} else if routing.OID != "" && !strings.EqualFold(routing.OID, oid) {
+			oid = ""
+		}
+		tok, err := s.codec.Decode(routing.InvestigationID, oid, routing.SID, s.clock.Now())
 		if err != nil {
 			if errors.Is(err, token.ErrExpired) {
 				s.counters.expired.Add(1)
 			} else {
 				s.counters.refused.Add(1)
 			}
-			req.Logger().Warn("reply refused", "reason", err.Error(), "sid", routing.SID, "event_type", routing.EventType)
+			if ok, n := s.refusedLog.Allow(time.Now()); ok {
+				s.Logger().Warn("reply refused", "reason", err.Error(), "oid", req.OID, "sid", routing.SID, "suppressed", n)
+			}
 			return service.OK(nil)
 		}
 		return s.route(ctx, req, routing, event, tok)

@@ -116,7 +116,7 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 	now := s.clock.Now()
 	// Tokens carry whole seconds; round up so the token never expires first.
 	expires := now.Add(cfg.ttl).Truncate(time.Second).Add(time.Second)
-	invID, err := s.codec.Encode(token.Token{ID: id, Handler: cfg.handler, JobID: jobID, State: state, Expiry: expires})
+	invID, err := s.codec.Encode(token.Token{ID: id, Handler: cfg.handler, JobID: jobID, State: state, Expiry: expires}, org.ID, sid)
 	if err != nil {
 		return "", fmt.Errorf("interactive: building the task's token: %w", err)
 	}
