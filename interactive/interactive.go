@@ -194,12 +194,14 @@ func (s *Service) replyHandler(name string) ReplyHandler {
 	return s.handlers[name]
 }
 
-// everyEvent remembers each organization's latest JWT and sends queued job
-// updates with the next successful response to that organization (a failed
-// one may be discarded and redelivered).
+// everyEvent remembers each organization's latest JWT, gives the tasks
+// the handler sends ids derived from the message (see identity.go), and
+// sends queued job updates with the next successful response to that
+// organization (a failed one may be discarded and redelivered).
 func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
 		s.orgs.remember(req.Org())
+		ctx = withOrigin(ctx, "webhook", string(req.EventType), req.OID, req.MessageID)
 		resp := next(ctx, req)
 		if req.OID != "" && resp.Success {
 			if q := s.orgs.take(req.OID); len(q) > 0 {

@@ -97,3 +97,9 @@ func (s *stubAPI) calls() []string {
 	defer s.mu.Unlock()
 	return append([]string(nil), s.ruleCalls...)
 }
+
+func (s *stubAPI) attemptCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts
+}

@@ -10,11 +10,17 @@ import (
 	"hash"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // keyLabel derives the token key from the service secret, so the secret
-// that signs webhooks is never used directly for another purpose.
-const keyLabel = "lcservice/correlation/v1"
+// that signs webhooks is never used directly for another purpose; idLabel
+// derives the key of DeriveID.
+const (
+	keyLabel = "lcservice/correlation/v1"
+	idLabel  = "lcservice/task-id/v1"
+)
 
 // maxServiceLen bounds the service name a Codec accepts.
 const maxServiceLen = 128
@@ -26,6 +32,7 @@ var tokenEncoding = base64.RawURLEncoding.Strict()
 type Codec struct {
 	prefix string
 	key    []byte
+	idKey  []byte
 }
 
 // NewCodec returns the codec for service, keyed from secret (the service's
@@ -41,9 +48,31 @@ func NewCodec(service string, secret []byte) (*Codec, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("token: NewCodec: the secret is empty: tokens would be forgeable; pass the service's shared secret")
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(keyLabel))
-	return &Codec{prefix: Prefix(service), key: m.Sum(nil)}, nil
+	derive := func(label string) []byte {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(label))
+		return m.Sum(nil)
+	}
+	return &Codec{prefix: Prefix(service), key: derive(keyLabel), idKey: derive(idLabel + "/" + service)}, nil
+}
+
+// DeriveID returns a UUID determined by parts (each length-prefixed, so
+// no two lists give the same input) under a key derived from the secret
+// and the service name: the same parts give the same UUID in every process
+// of the service, and nobody without the secret can predict it. It is a
+// version 8 (custom) UUID.
+func (c *Codec) DeriveID(parts ...string) uuid.UUID {
+	m := hmac.New(sha256.New, c.idKey)
+	var n [binary.MaxVarintLen64]byte
+	for _, p := range parts {
+		m.Write(binary.AppendUvarint(n[:0], uint64(len(p))))
+		m.Write([]byte(p))
+	}
+	var id uuid.UUID
+	copy(id[:], m.Sum(nil))
+	id[6] = id[6]&0x0f | 0x80 // version 8
+	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
+	return id
 }
 
 func badServiceRune(r rune) bool {

@@ -358,3 +358,24 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func TestDeriveID(t *testing.T) {
+	c := testCodec(t, "demo", "s3cret")
+	a := c.DeriveID("mid-1", "sid", "os_packages", "1")
+	if a != c.DeriveID("mid-1", "sid", "os_packages", "1") {
+		t.Error("same parts, different ids")
+	}
+	if a.Version() != 8 || a.Variant() != uuid.RFC4122 {
+		t.Errorf("version %d variant %v", a.Version(), a.Variant())
+	}
+	for _, other := range []uuid.UUID{
+		c.DeriveID("mid-1", "sid", "os_packages", "2"),
+		c.DeriveID("mid-1sid", "", "os_packages", "1"),
+		testCodec(t, "demo", "other secret").DeriveID("mid-1", "sid", "os_packages", "1"),
+		testCodec(t, "demo2", "s3cret").DeriveID("mid-1", "sid", "os_packages", "1"),
+	} {
+		if other == a {
+			t.Errorf("different parts, secret or service gave the same id %v", a)
+		}
+	}
+}
