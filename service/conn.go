@@ -40,9 +40,9 @@ const (
 
 // connLimiter is a listener that keeps at most max connections open. When a
 // new connection arrives at the cap it closes, to make room, the oldest
-// idle connection, else the oldest that has not sent a request yet, else
-// the oldest still sending a request that is not authenticated; a
-// connection serving an authenticated webhook is never closed. Only when
+// idle connection, else the oldest whose request is not authenticated yet
+// (see victimLocked); a connection serving an authenticated webhook is
+// never closed. Only when
 // every connection is serving one does Accept wait for a slot, leaving new
 // connections in the kernel's queue. So idle keep-alive connections and
 // slow senders cannot lock out the platform: its connection takes the
@@ -151,27 +151,25 @@ func (l *connLimiter) waitForRoom() error {
 	}
 }
 
-// victimLocked picks the connection to close for a newcomer, or nil.
+// victimLocked picks the connection to close for a newcomer, or nil: the
+// oldest idle one, else the oldest whose request is not authenticated
+// (still sending its headers or its body). Going by age spares the
+// newcomers, whose requests are on their way: the platform sends a
+// webhook in one go, so its connections leave that state within moments,
+// while a slow sender stays in it and grows old.
 func (l *connLimiter) victimLocked() *trackedConn {
-	var firstNew, firstActive *trackedConn
+	var oldest *trackedConn
 	for c := l.head; c != nil; c = c.next {
 		switch c.state.Load() {
 		case connIdle:
 			return c
-		case connNew:
-			if firstNew == nil {
-				firstNew = c
-			}
-		case connActive:
-			if firstActive == nil {
-				firstActive = c
+		case connNew, connActive:
+			if oldest == nil {
+				oldest = c
 			}
 		}
 	}
-	if firstNew != nil {
-		return firstNew
-	}
-	return firstActive
+	return oldest
 }
 
 func (l *connLimiter) pushLocked(c *trackedConn) {
