@@ -43,6 +43,27 @@
 // yields it with Request.Org, a reply with Reply.Org, a timeout with
 // Timeout.Org (the latest JWT this process has seen for the organization).
 //
+// # Redeliveries
+//
+// A task's id, which is also the idempotency key its API call carries, is
+// derived from the message being handled (its event type, organization and
+// mid), the sensor, the command line and how many tasks with that sensor
+// and command line the handler sent before; the derivation is keyed from
+// the shared secret, so nobody else can predict the keys. A message
+// handled again — redelivered by the cloud after a retry answer, or
+// handled by two replicas — therefore sends the same keys and the API
+// tasks each sensor once; in this process, a task still pending is not
+// sent again at all. Keep what a handler tasks, for a given message,
+// deterministic (the order of its goroutines does not matter). A task sent
+// from a timeout handler derives its id from the task that timed out; one
+// sent under a context that comes from no handler gets a random id.
+//
+// The base service answers a redelivery from its record of the first
+// answer (see the service package's "Deliveries"), so in one process the
+// handler does not even run again. Across replicas without a shared
+// delivery store it does: no sensor is tasked twice, but what the handler
+// does besides (a new job, for instance) happens again.
+//
 // # Timeouts
 //
 // Every task has a TTL (TTL, default WithDefaultTTL). If no answer arrives
