@@ -80,6 +80,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.conns.Store(lim)
 	s.draining.Store(false)
 	s.closing.Store(false)
+	s.aborted.Store(false)
 	// Handlers run under a context that stop signals do not cancel: only
 	// the end of the shutdown timeout does (abort).
 	base, abort := context.WithCancel(context.WithoutCancel(ctx))
