@@ -140,6 +140,7 @@ type DeliveryCache struct {
 	window     time.Duration
 	maxEntries int
 	maxBytes   int64
+	now        func() time.Time // time.Now; tests move it
 
 	mu      sync.Mutex
 	entries map[string]*deliveryEntry
@@ -171,12 +172,12 @@ func NewDeliveryCache(window time.Duration, maxEntries int, maxBytes int64) *Del
 	if maxBytes <= 0 {
 		maxBytes = DefaultDedupBytes
 	}
-	return &DeliveryCache{window: window, maxEntries: maxEntries, maxBytes: maxBytes, entries: map[string]*deliveryEntry{}}
+	return &DeliveryCache{window: window, maxEntries: maxEntries, maxBytes: maxBytes, now: time.Now, entries: map[string]*deliveryEntry{}}
 }
 
 // Begin implements DeliveryStore; it never fails.
 func (c *DeliveryCache) Begin(_ context.Context, key string, deadline time.Time) (Delivery, error) {
-	now := time.Now()
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.expireLocked(now)
@@ -194,7 +195,7 @@ func (c *DeliveryCache) Begin(_ context.Context, key string, deadline time.Time)
 
 // Finish implements DeliveryStore; it never fails.
 func (c *DeliveryCache) Finish(_ context.Context, key string, answer []byte) error {
-	now := time.Now()
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[key]
