@@ -15,7 +15,9 @@
 // /v1 suffix. The package reads no environment variable.
 //
 // Task sends an x-idempotent-key on every attempt, a random one when the
-// caller gives none, so a retried call never tasks a sensor twice.
+// caller gives none, so a retried call never tasks a sensor twice. (The
+// interactive package gives a key derived from the message being handled,
+// so that handling the message again does not task twice either.)
 //
 // Calls are retried with exponential backoff and full jitter on HTTP 429,
 // 5xx and network errors, never on other 4xx. On 429 the server's

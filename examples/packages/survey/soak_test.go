@@ -171,7 +171,7 @@ func BenchmarkSoak(b *testing.B) {
 	b.Logf("peak: %s", peak)
 	b.Logf("answered as expected %d (%.0f/s), unexpected %d; replies %d (failed %d); tasked %d, refused %d, routed %d, orphans %d; service: %+v",
 		s.ok.Load(), float64(s.ok.Load())/elapsed.Seconds(), s.unexpected.Load(), s.replies.Load(), s.replyErrors.Load(),
-		st.Tasked, st.Refused, st.RoutedClosure+st.RoutedNamed, st.Orphans, is.Service.Stats())
+		st.Tasked, st.Refused, st.RoutedClosure+st.RoutedNamed, st.Orphans, st.Transport)
 	b.ReportMetric(float64(s.ok.Load())/elapsed.Seconds(), "webhooks/s")
 	b.ReportMetric(float64(peak.rss)/(1<<20), "peak-RSS-MB")
 	b.ReportMetric(float64(end.rss)/(1<<20), "end-RSS-MB")
@@ -356,7 +356,7 @@ func sample(is *interactive.Service) snapshot {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return snapshot{rss: rss(), heap: m.HeapInuse, goroutines: runtime.NumGoroutine(),
-		pending: int(is.Stats().Pending.Pending), conns: is.Service.Stats().OpenConns}
+		pending: int(is.Stats().Pending.Pending), conns: is.Stats().Transport.OpenConns}
 }
 
 func (a snapshot) max(b snapshot) snapshot {
