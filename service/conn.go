@@ -97,7 +97,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 			}
 			return nil, err
 		}
-		return l.admit(&trackedConn{Conn: c, l: l})
+		return l.admit(&trackedConn{Conn: c, l: l, accepted: time.Now().UnixNano()})
 	}
 }
 
@@ -237,17 +237,26 @@ func (l *connLimiter) stop(wait time.Duration) {
 }
 
 // closeIdle closes the connections that have waited between requests
-// for at least quiet: a client still sending reuses its connection within
-// moments (and, while the service stops, is told to close it with its
-// answer), so closing only quiet ones avoids closing a connection just as
-// a request arrives on it.
+// for at least quiet, and those that have sent no request in four times
+// that since they were accepted: a client still sending reuses its
+// connection within moments (and, while the service stops, is told to
+// close it with its answer), so closing only quiet ones avoids closing a
+// connection just as a request arrives on it.
 func (l *connLimiter) closeIdle(quiet time.Duration) {
 	var idle []*trackedConn
-	before := time.Now().Add(-quiet).UnixNano()
+	now := time.Now()
+	before, silent := now.Add(-quiet).UnixNano(), now.Add(-4*quiet).UnixNano()
 	l.mu.Lock()
 	for c := l.head; c != nil; c = c.next {
-		if c.state.Load() == connIdle && c.idleSince.Load() <= before {
-			idle = append(idle, c)
+		switch c.state.Load() {
+		case connIdle:
+			if c.idleSince.Load() <= before {
+				idle = append(idle, c)
+			}
+		case connNew:
+			if c.accepted <= silent {
+				idle = append(idle, c)
+			}
 		}
 	}
 	l.mu.Unlock()
@@ -257,8 +266,7 @@ func (l *connLimiter) closeIdle(quiet time.Duration) {
 }
 
 // waitEmpty waits until no connection is open or deadline passes, closing
-// connections that have been idle for quiet; it reports whether all
-// closed.
+// quiet ones as closeIdle does; it reports whether all closed.
 func (l *connLimiter) waitEmpty(deadline time.Time, quiet time.Duration) bool {
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
@@ -312,6 +320,7 @@ type trackedConn struct {
 	l          *connLimiter
 	prev, next *trackedConn // guarded by l.mu
 	state      atomic.Int32
+	accepted   int64        // unix nanoseconds
 	idleSince  atomic.Int64 // unix nanoseconds, when it last fell idle
 	closeOnce  sync.Once
 }

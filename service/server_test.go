@@ -232,3 +232,32 @@ func TestShutdownAnswersStuckWebhooksRetry(t *testing.T) {
 		t.Errorf("shutdown took %v with a 1 s timeout", took)
 	}
 }
+
+// A connection that never sends a request does not hold a shutdown for
+// long.
+func TestShutdownClosesSilentConnections(t *testing.T) {
+	svc, _, _ := newTestService(t, WithDrainDelay(0))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- svc.Serve(ctx, ln) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for svc.Stats().OpenConns == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("shutdown took %v with a silent connection open", took)
+	}
+}
