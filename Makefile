@@ -1,7 +1,7 @@
 # lcservice — common tasks. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test vet fmt-check demo run-basic bench
+.PHONY: build test vet fmt-check demo run-basic bench soak
 
 build:
 	$(GO) build ./...
@@ -38,7 +38,13 @@ run-basic: export LC_SHARED_SECRET ?= dev-secret-change-me
 run-basic:
 	$(GO) run ./examples/basic
 
-# BenchmarkAddResolve (memory) beside BenchmarkRedisAddResolve (miniredis, and
-# a real Redis found or started as for test).
+# Benchmarks: BenchmarkAddResolve (memory) beside BenchmarkRedisAddResolve
+# (miniredis, and a real Redis found or started as for test), and
+# BenchmarkSoak: the package-survey service under a mixed load for
+# SOAK_DURATION (default 2m), reporting memory and goroutines.
 bench:
 	@bash .ci/test-redis run $(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The soak alone, e.g. make soak SOAK_DURATION=10m
+soak:
+	$(GO) test -run '^$$' -bench Soak -benchtime 1x -timeout 0 -v ./examples/packages/survey

@@ -26,8 +26,15 @@
 //  3. else to the orphan handler (default: log and answer success).
 //
 // A token whose tag does not verify, or that has expired, never reaches user
-// code: it is logged and counted in Stats. The token is keyed from the
-// service's shared secret and bound to its name.
+// code: it is counted in Stats and logged (at most a line every few
+// seconds, with a count of those not logged). The token is keyed from the
+// service's shared secret and bound to its name and to the organization
+// and sensor the task was sent to, which the tag covers without making the
+// investigation_id longer (the reply's routing supplies them): the same
+// investigation_id echoed by another sensor, or seen in another
+// organization's detection, is refused like a forgery. Every task goes to
+// one sensor; there is no task sent to a selector of sensors whose answers
+// could come from several.
 //
 // # Organizations
 //
@@ -35,6 +42,27 @@
 // the JWT the platform sent with the message being handled. A webhook
 // yields it with Request.Org, a reply with Reply.Org, a timeout with
 // Timeout.Org (the latest JWT this process has seen for the organization).
+//
+// # Redeliveries
+//
+// A task's id, which is also the idempotency key its API call carries, is
+// derived from the message being handled (its event type, organization and
+// mid), the sensor, the command line and how many tasks with that sensor
+// and command line the handler sent before; the derivation is keyed from
+// the shared secret, so nobody else can predict the keys. A message
+// handled again — redelivered by the cloud after a retry answer, or
+// handled by two replicas — therefore sends the same keys and the API
+// tasks each sensor once; in this process, a task still pending is not
+// sent again at all. Keep what a handler tasks, for a given message,
+// deterministic (the order of its goroutines does not matter). A task sent
+// from a timeout handler derives its id from the task that timed out; one
+// sent under a context that comes from no handler gets a random id.
+//
+// The base service answers a redelivery from its record of the first
+// answer (see the service package's "Deliveries"), so in one process the
+// handler does not even run again. Across replicas without a shared
+// delivery store it does: no sensor is tasked twice, but what the handler
+// does besides (a new job, for instance) happens again.
 //
 // # Timeouts
 //

@@ -50,9 +50,9 @@ func TestForgedTamperedExpiredNeverReachUserCode(t *testing.T) {
 		return string(b)
 	}
 	other, _ := token.NewCodec(name, []byte("another-secret"))
-	forged, _ := other.Encode(token.Token{ID: [16]byte{1}, Handler: "h", Expiry: time.Now().Add(time.Hour)})
+	forged, _ := other.Encode(token.Token{ID: [16]byte{1}, Handler: "h", Expiry: time.Now().Add(time.Hour)}, w.org.OID, w.host.SID)
 	mine, _ := token.NewCodec(name, []byte(secret))
-	expired, _ := mine.Encode(token.Token{ID: [16]byte{2}, Handler: "h", Expiry: time.Now().Add(-time.Minute)})
+	expired, _ := mine.Encode(token.Token{ID: [16]byte{2}, Handler: "h", Expiry: time.Now().Add(-time.Minute)}, w.org.OID, w.host.SID)
 
 	for what, inv := range map[string]string{
 		"tampered first byte": prefix + "/" + flip(tok, 0),

@@ -43,7 +43,7 @@ func ExampleNew() {
 				return service.OK(nil)
 			}))
 		if err != nil {
-			return service.Fail(err)
+			return service.FailOrRetry(err)
 		}
 		return service.OK(nil)
 	})
@@ -105,7 +105,7 @@ func ExampleService_Task() {
 				return service.OK(nil) // the job's update is sent with this response
 			}))
 		if err != nil {
-			return service.Fail(err)
+			return service.FailOrRetry(err)
 		}
 		return service.OK(nil).WithJobs(job)
 	})
@@ -166,7 +166,7 @@ func ExampleService_HandleReply() {
 			_, err := svc.Task(ctx, req.Org(), req.SID(), interactive.CommandLine("file_hash", path),
 				interactive.Via("hashed"), interactive.WithState(target{Path: path}))
 			if err != nil {
-				return service.Fail(err)
+				return service.FailOrRetry(err)
 			}
 			return service.OK(nil)
 		})

@@ -159,7 +159,7 @@ func (s *Service) timeoutStep(ctx context.Context, req *service.Request) service
 		return service.Failf("timeout continuation without a task token")
 	}
 	now := s.clock.Now()
-	tok, err := s.codec.Decode(st.Token, now)
+	tok, err := s.codec.Decode(st.Token, req.OID, st.SID, now)
 	if err != nil && !errors.Is(err, token.ErrExpired) {
 		s.counters.refused.Add(1)
 		req.Logger().Warn("timeout continuation refused", "reason", err.Error())
@@ -206,6 +206,7 @@ func (s *Service) fireTimeout(ctx context.Context, req *service.Request, tok tok
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.timeoutRun)
 	defer cancel()
+	rctx = withOrigin(rctx, "timeout", id)
 	s.runTimeout(rctx, s.timeoutHandlerFor(c), t)
 	s.counters.timedOut.Add(1)
 	return withJob(service.OK(nil), t.Job)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/extension"
+	"github.com/lcsvc/lcservice/internal/ratelog"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -47,7 +48,9 @@ type Service struct {
 	ended tracking.Store[struct{}]
 	local localTasks
 
-	counters counters
+	counters   counters
+	refusedLog ratelog.Gate // replies refused or expired
+	orphanLog  ratelog.Gate // replies nobody claimed
 }
 
 // Option configures New.
@@ -158,7 +161,7 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		s.clock = tracking.SystemClock()
 	}
 	if s.orphan == nil {
-		s.orphan = defaultOrphan
+		s.orphan = s.defaultOrphan
 	}
 	s.pending, err = tracking.New(tracking.Options[*continuation]{
 		Capacity:  cfg.capacity,
@@ -244,12 +247,14 @@ func (s *Service) replyHandler(name string) ReplyHandler {
 	return s.handlers[name]
 }
 
-// everyEvent remembers each organization's latest JWT and sends queued job
-// updates with the next successful response to that organization (a failed
-// one may be discarded and redelivered).
+// everyEvent remembers each organization's latest JWT, gives the tasks
+// the handler sends ids derived from the message (see identity.go), and
+// sends queued job updates with the next successful response to that
+// organization (a failed one may be discarded and redelivered).
 func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
 		s.orgs.remember(req.Org())
+		ctx = withOrigin(ctx, "webhook", string(req.EventType), req.OID, req.MessageID)
 		resp := next(ctx, req)
 		if req.OID != "" && resp.Success {
 			if q := s.orgs.take(req.OID); len(q) > 0 {
@@ -260,7 +265,11 @@ func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 	}
 }
 
-func defaultOrphan(_ context.Context, r *Reply) service.Response {
-	r.Request.Logger().Info("reply with no pending continuation and no named handler", "task_id", string(r.TaskID), "event_type", r.EventType, "sid", r.SID)
+// defaultOrphan logs orphan replies (rate-limited: a streaming command's
+// late answers can be many) and answers success.
+func (s *Service) defaultOrphan(_ context.Context, r *Reply) service.Response {
+	if ok, n := s.orphanLog.Allow(time.Now()); ok {
+		s.Logger().Info("reply with no pending continuation and no named handler", "task_id", string(r.TaskID), "event_type", r.EventType, "suppressed", n)
+	}
 	return service.OK(nil)
 }

@@ -37,7 +37,9 @@ func (s *Service) onReplyRequest(ctx context.Context, req *service.Request) serv
 		if err != nil {
 			reason = err.Error()
 		}
-		req.Logger().Warn("reply refused", "reason", reason, "sid", routing.SID, "event_type", routing.EventType)
+		if ok, n := s.refusedLog.Allow(time.Now()); ok {
+			s.Logger().Warn("reply refused", "reason", reason, "oid", req.OID, "sid", routing.SID, "suppressed", n)
+		}
 		return service.OK(nil)
 	}
 	return s.verifyAndRoute(ctx, req, routing, event)
@@ -49,14 +51,26 @@ func (s *Service) verifyAndRoute(ctx context.Context, req *service.Request, rout
 	if routing.EventType == "CLOUD_NOTIFICATION" {
 		return service.OK(nil) // a receipt that the task was queued, not an answer
 	}
-	tok, err := s.codec.Decode(routing.InvestigationID, s.clock.Now())
+	// The token is bound to the organization and sensor it was sent to:
+	// the message's (signed) organization and the routing's sensor. A
+	// routing naming another organization than the message is refused
+	// like a forgery.
+	oid := req.OID
+	if oid == "" {
+		oid = routing.OID
+	} else if routing.OID != "" && !strings.EqualFold(routing.OID, oid) {
+		oid = ""
+	}
+	tok, err := s.codec.Decode(routing.InvestigationID, oid, routing.SID, s.clock.Now())
 	if err != nil {
 		if errors.Is(err, token.ErrExpired) {
 			s.counters.expired.Add(1)
 		} else {
 			s.counters.refused.Add(1)
 		}
-		req.Logger().Warn("reply refused", "reason", err.Error(), "sid", routing.SID, "event_type", routing.EventType)
+		if ok, n := s.refusedLog.Allow(time.Now()); ok {
+			s.Logger().Warn("reply refused", "reason", err.Error(), "oid", req.OID, "sid", routing.SID, "suppressed", n)
+		}
 		return service.OK(nil)
 	}
 	return s.route(ctx, req, routing, event, tok)

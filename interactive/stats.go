@@ -3,6 +3,7 @@ package interactive
 import (
 	"sync/atomic"
 
+	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tracking"
 )
 
@@ -13,7 +14,7 @@ type Stats struct {
 	RoutedClosure int64 // replies delivered to a pending closure
 	RoutedNamed   int64 // replies delivered to a named handler
 	Orphans       int64 // verified replies nobody claimed
-	Refused       int64 // replies whose token was malformed, forged or tampered
+	Refused       int64 // replies whose token was malformed, forged, tampered, or for another org or sensor
 	Expired       int64 // replies whose token had expired
 	TimedOut      int64 // tasks whose timeout has been handled
 	Evicted       int64 // pending closures evicted for space
@@ -22,6 +23,9 @@ type Stats struct {
 	// the next successful response to their organization.
 	QueuedJobs int64
 	Pending    tracking.Stats
+	// Transport is the base service's counters (service.Service.Stats):
+	// refused signatures, limits, redeliveries.
+	Transport service.Stats
 }
 
 type counters struct {
@@ -38,5 +42,6 @@ func (s *Service) Stats() Stats {
 		Evicted: c.evicted.Load(), RuleErrors: c.ruleErrors.Load(),
 		QueuedJobs: int64(s.orgs.queuedLen()),
 		Pending:    s.pending.Stats(),
+		Transport:  s.Service.Stats(),
 	}
 }

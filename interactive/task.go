@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/tasking"
@@ -81,6 +80,14 @@ type continuation struct {
 // to sensor sid of org, with a continuation: Then, Via, or both. org is the
 // organization of the message being handled (Request.Org, Reply.Org,
 // Timeout.Org). The reply may arrive before Task returns.
+//
+// Pass the handler's ctx: the task's id, which is also its idempotency key
+// at the API, is derived from the message being handled, the sensor, the
+// command line and how many such tasks the handler sent before, so a
+// message handled again (redelivered, here or on another replica) tasks
+// the sensor once. A task sent under a context that comes from no handler
+// gets a random id. If the same task is already pending in this process,
+// Task returns its id without sending it again.
 func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string, opts ...TaskOption) (TaskID, error) {
 	cfg := taskConfig{ttl: s.defaultTTL}
 	for _, o := range opts {
@@ -114,11 +121,11 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 	}
 	s.orgs.remember(org)
 
-	id := uuid.New()
+	id := s.taskID(ctx, sid, command)
 	now := s.clock.Now()
 	// Tokens carry whole seconds; round up so the token never expires first.
 	expires := now.Add(cfg.ttl).Truncate(time.Second).Add(time.Second)
-	invID, err := s.codec.Encode(token.Token{ID: id, Handler: cfg.handler, JobID: jobID, State: state, Expiry: expires})
+	invID, err := s.codec.Encode(token.Token{ID: id, Handler: cfg.handler, JobID: jobID, State: state, Expiry: expires}, org.ID, sid)
 	if err != nil {
 		return "", fmt.Errorf("interactive: building the task's token: %w", err)
 	}
@@ -135,6 +142,12 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 		Expires:   expires,
 		Streaming: cfg.stream,
 	})
+	if errors.Is(err, tracking.ErrDuplicateID) {
+		// The same message is being handled again here (a redelivery
+		// that did not wait for the first): this very task is pending
+		// already, sent by the first handling.
+		return TaskID(id.String()), nil
+	}
 	if err != nil {
 		s.local.forget(id.String())
 		return "", fmt.Errorf("interactive: tracking the task: %w", err)

@@ -57,6 +57,7 @@ func (s *Service) timedOut(e tracking.Entry[*continuation]) {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(ctx, s.timeoutRun)
 		defer cancel()
+		ctx = withOrigin(ctx, "timeout", e.ID)
 		s.runTimeout(ctx, s.timeoutHandlerFor(c), t)
 		if t.Job != nil && (len(t.Job.Entries()) > 0 || t.Job.IsClosed()) {
 			s.orgs.queue(t.Org.ID, t.Job)

@@ -20,7 +20,7 @@ func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
 		OID:       env.OID,
 		MessageID: env.MID,
 		EventType: env.EType,
-		Deadline:  epochSeconds(env.Deadline),
+		Deadline:  handlerDeadline(env.Deadline, time.Now()),
 		Data:      env.Data,
 		jwt:       env.JWT,
 		base:      s.log,
@@ -73,7 +73,26 @@ func (s *Service) serve(ctx context.Context, req *Request) Response {
 		s.inProgress.Add(1)
 		defer s.inProgress.Add(-1)
 	}
-	return s.call(ctx, req, h)
+	resp := s.call(ctx, req, h)
+	if !resp.Success && s.aborted.Load() {
+		// Cut short by shutdown: let the cloud deliver it again.
+		resp.Retry = true
+	}
+	return resp
+}
+
+// handlerDeadline is when a handler's context ends for an envelope
+// deadline d received at now: d itself, DefaultDeadline after now when d
+// is zero (absent or not positive), and never later than MaxHandlerTime
+// after now.
+func handlerDeadline(d, now time.Time) time.Time {
+	if d.IsZero() {
+		return now.Add(DefaultDeadline)
+	}
+	if limit := now.Add(MaxHandlerTime); d.After(limit) {
+		return limit
+	}
+	return d
 }
 
 // handlerFor picks the handler of req's etype, wrapped in its middleware, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +29,7 @@ func TestEveryEventTypeDispatched(t *testing.T) {
 			if !res.Success || got == nil {
 				t.Fatalf("handler not called or failed: %+v", res)
 			}
-			if got.EventType != etype || got.MessageID != "mid-1" || got.Org().JWT != "header.payload.signature" {
+			if got.EventType != etype || !strings.HasPrefix(got.MessageID, "mid-") || got.Org().JWT != "header.payload.signature" {
 				t.Errorf("request fields: %+v", got)
 			}
 			if got.SID() != "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" {
@@ -303,5 +304,20 @@ func TestUseWithoutEventTypesSeesEveryEventButHealth(t *testing.T) {
 	}
 	if got := health(t, svc).Metadata.Callbacks; !equalEtypes(got, []EventType{Health, RequestEvent, GetResource}) {
 		t.Errorf("Use without event types changed callbacks: %v", got)
+	}
+}
+
+func TestFailOrRetry(t *testing.T) {
+	if r := FailOrRetry(&tasking.APIError{Status: 503}); !r.Retry || r.Err == nil {
+		t.Errorf("503: %+v", r)
+	}
+	if r := FailOrRetry(fmt.Errorf("tasking sensor: %w", tasking.ErrTimeout)); !r.Retry {
+		t.Errorf("timeout: %+v", r)
+	}
+	if r := FailOrRetry(&tasking.APIError{Status: 403}); r.Retry || r.Err == nil {
+		t.Errorf("403: %+v", r)
+	}
+	if r := FailOrRetry(errors.New("bad input")); r.Retry {
+		t.Errorf("plain error: %+v", r)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -27,12 +28,16 @@ func newTestService(t *testing.T, opts ...Option) (*Service, *syncBuffer, *syncB
 	return svc, out, errOut
 }
 
-// envelopeFor builds a webhook body for etype.
+// mids numbers the messages envelopeFor builds: each has its own mid, as
+// each message the cloud sends does.
+var mids atomic.Int64
+
+// envelopeFor builds a webhook body for etype, with a fresh mid.
 func envelopeFor(etype EventType, data any) map[string]any {
 	e := map[string]any{
 		"version":  1,
 		"oid":      "11111111-2222-3333-4444-555555555555",
-		"mid":      "mid-1",
+		"mid":      fmt.Sprintf("mid-%d", mids.Add(1)),
 		"deadline": float64(time.Now().Add(590*time.Second).UnixMilli()) / 1000,
 		"jwt":      "header.payload.signature",
 		"etype":    string(etype),

@@ -144,13 +144,25 @@ func (p Param) convert(v any) (any, error) {
 		}
 	case ParamUUID, ParamSID:
 		if s, ok := v.(string); ok {
-			if _, err := uuid.Parse(s); err != nil {
-				return nil, fmt.Errorf("%q is not a %s (a UUID)", s, p.Type)
+			if !canonicalUUID(s) {
+				return nil, fmt.Errorf("%q is not a %s (a UUID written 8-4-4-4-12, e.g. aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee)", s, p.Type)
 			}
 			return s, nil
 		}
 	}
 	return nil, fmt.Errorf("expected %s, got %s", p.Type, jsonKind(v))
+}
+
+// canonicalUUID reports whether s is a UUID in its canonical text form:
+// 36 characters, hex digits grouped 8-4-4-4-12 by hyphens, either case.
+// The other spellings uuid.Parse accepts (urn:uuid:, braces, no hyphens)
+// are refused, so a sensor or organization id has one spelling.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
 }
 
 func jsonKind(v any) string {

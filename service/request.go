@@ -11,20 +11,6 @@ import (
 	"github.com/lcsvc/lcservice/tasking"
 )
 
-// ProtocolVersion is the envelope version this package speaks.
-const ProtocolVersion = 1
-
-// envelope is the webhook body the platform posts.
-type envelope struct {
-	Version  int             `json:"version"`
-	OID      string          `json:"oid"`
-	MID      string          `json:"mid"`
-	Deadline float64         `json:"deadline"`
-	JWT      string          `json:"jwt"`
-	EType    EventType       `json:"etype"`
-	Data     json.RawMessage `json:"data"`
-}
-
 // Request is one webhook delivered to a handler.
 type Request struct {
 	// OID is the organization; empty for health and once_per_* events.
@@ -33,7 +19,9 @@ type Request struct {
 	MessageID string
 	// EventType is the etype of the envelope.
 	EventType EventType
-	// Deadline is when the cloud stops waiting for the answer (zero if unset).
+	// Deadline is when the handler's context ends: the envelope's deadline,
+	// or DefaultDeadline after arrival when the envelope has none, and never
+	// more than MaxHandlerTime after arrival.
 	Deadline time.Time
 	// Data is the raw payload; Decode unmarshals it.
 	Data json.RawMessage
@@ -163,13 +151,4 @@ func (r *Request) Bool(name string) (v bool, ok bool) {
 	x, _ := r.Param(name)
 	v, ok = x.(bool)
 	return v, ok
-}
-
-// epochSeconds converts the envelope deadline (seconds, int or float).
-func epochSeconds(s float64) time.Time {
-	if s <= 0 {
-		return time.Time{}
-	}
-	sec := int64(s)
-	return time.Unix(sec, int64((s-float64(sec))*1e9))
 }

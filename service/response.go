@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/lcsvc/lcservice/jobs"
+	"github.com/lcsvc/lcservice/tasking"
 )
 
 // Response is a handler's answer. Build it with OK, Fail or Retry.
@@ -34,6 +35,19 @@ func Failf(format string, args ...any) Response { return Fail(fmt.Errorf(format,
 
 // Retry is a failed response the cloud should deliver again.
 func Retry(err error) Response { return Response{Retry: true, Err: err} }
+
+// FailOrRetry is Retry when err is transient — a failure of the LimaCharlie
+// API that may not happen again (tasking.IsTransient: HTTP 429, 5xx, no
+// answer in time, a dropped connection) — and Fail otherwise. Answer
+// failed API calls with it, so the cloud delivers the event again instead
+// of losing the work; handling it again does not task a sensor twice (see
+// the interactive package).
+func FailOrRetry(err error) Response {
+	if tasking.IsTransient(err) {
+		return Retry(err)
+	}
+	return Fail(err)
+}
 
 // WithJobs returns r with jobs appended.
 func (r Response) WithJobs(j ...*jobs.Job) Response {

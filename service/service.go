@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/lcsvc/lcservice/internal/ratelog"
 )
 
 // HandlerFunc handles one webhook. ctx ends at the envelope's deadline.
@@ -21,9 +23,6 @@ type HandlerFunc func(ctx context.Context, req *Request) Response
 
 // Middleware wraps handlers; see Service.Use.
 type Middleware func(next HandlerFunc) HandlerFunc
-
-// DefaultMaxBodyBytes is the default request-body limit.
-const DefaultMaxBodyBytes = 32 << 20
 
 // Service is a LimaCharlie service: register handlers on it, then serve it.
 // It is an http.Handler. Configure it before serving; registration methods are
@@ -36,7 +35,11 @@ type Service struct {
 	insecure        bool
 	trace           bool
 	maxBody         int64
+	bodyBudget      int64
+	minRate         int64
+	maxConns        int
 	shutdownTimeout time.Duration
+	drainDelay      time.Duration
 	log             *slog.Logger
 	logOut, logErr  interface{ Write([]byte) (int, error) }
 
@@ -53,6 +56,20 @@ type Service struct {
 	startTime  time.Time
 	inProgress atomic.Int64
 	router     *mux.Router
+
+	pace       struct{ grace, stall time.Duration } // bodyGrace and bodyStall
+	budget     *bodyBudget
+	bufs       *bufPool
+	stats      counters
+	refusedLog ratelog.Gate
+	dedupLog   ratelog.Gate
+
+	deliveries    DeliveryStore               // nil: no de-duplication
+	deliveriesSet bool                        // WithDeliveryStore was given
+	draining      atomic.Bool                 // Serve is stopping: /readyz answers 503
+	closing       atomic.Bool                 // Serve's listener is closed: answers close their connection
+	aborted       atomic.Bool                 // Serve cancelled handlers at the end of its timeout
+	conns         atomic.Pointer[connLimiter] // set while Serve runs
 
 	start starter
 	bg    background
@@ -77,7 +94,10 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		secret:          []byte(secret),
 		version:         1,
 		maxBody:         DefaultMaxBodyBytes,
-		shutdownTimeout: 10 * time.Minute,
+		minRate:         DefaultMinBodyRate,
+		maxConns:        DefaultMaxConnections,
+		shutdownTimeout: DefaultShutdownTimeout,
+		drainDelay:      DefaultDrainDelay,
 		logOut:          os.Stdout,
 		logErr:          os.Stderr,
 		handlers:        map[EventType]HandlerFunc{},
@@ -92,18 +112,49 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 	if secret == "" && !s.insecure {
 		return nil, errors.New("empty shared secret: set the secret configured in LimaCharlie (e.g. from LC_SHARED_SECRET), or pass WithInsecureNoSecret for local experiments")
 	}
-	if s.maxBody <= 0 {
-		return nil, fmt.Errorf("max body bytes must be positive, got %d", s.maxBody)
+	if err := s.checkLimits(); err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.New(NewLogHandler(name, s.logOut, s.logErr, slog.LevelInfo))
 	}
+	if !s.deliveriesSet {
+		s.deliveries = NewDeliveryCache(0, 0, 0)
+	}
+	s.pace.grace, s.pace.stall = bodyGrace, bodyStall
+	s.budget = newBodyBudget(s.bodyBudget)
+	s.bufs = newBufPool(s.maxBody)
 	s.bg.init()
 	if err := s.bindTransport(); err != nil {
 		return nil, err
 	}
 	s.router = s.newRouter()
 	return s, nil
+}
+
+// checkLimits validates the limits options set and fills in the budget.
+func (s *Service) checkLimits() error {
+	switch {
+	case s.maxBody <= 0:
+		return fmt.Errorf("max body bytes must be positive, got %d", s.maxBody)
+	case s.minRate <= 0:
+		return fmt.Errorf("minimum body rate must be positive, got %d bytes/s", s.minRate)
+	case s.maxConns <= 0:
+		return fmt.Errorf("max connections must be positive, got %d", s.maxConns)
+	case s.shutdownTimeout <= 0:
+		return fmt.Errorf("shutdown timeout must be positive, got %v", s.shutdownTimeout)
+	case s.drainDelay < 0 || s.drainDelay >= s.shutdownTimeout:
+		return fmt.Errorf("drain delay %v: use 0 or more, less than the shutdown timeout %v", s.drainDelay, s.shutdownTimeout)
+	}
+	if s.bodyBudget == 0 {
+		s.bodyBudget = max(DefaultBodyBudget, 2*s.maxBody)
+	}
+	// Large bodies may use seven eighths of the budget; the largest body
+	// allowed must fit in that.
+	if need := (s.maxBody + 1<<20) * 8 / 7; s.bodyBudget < need {
+		return fmt.Errorf("body budget %d bytes is too small for bodies of up to %d bytes: use at least %d", s.bodyBudget, s.maxBody, need)
+	}
+	return nil
 }
 
 // Name returns the service name.

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"strings"
 )
 
 // SignatureHeader is the request header carrying the webhook signature.
@@ -18,23 +20,39 @@ func Sign(secret, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// sigHeaderKey is SignatureHeader as net/http stores it.
+var sigHeaderKey = http.CanonicalHeaderKey(SignatureHeader)
+
 var (
-	errNoSignature  = errors.New("missing " + SignatureHeader + " header")
-	errBadSignature = errors.New("signature does not match the body: check the shared secret")
+	errNoSignature       = errors.New("missing " + SignatureHeader + " header")
+	errBadSignature      = errors.New("signature does not match the body: check the shared secret")
+	errConflictingHeader = errors.New("several " + SignatureHeader + " headers that disagree")
 )
 
-// verify checks sig (hex, either case) against body in constant time.
-func verify(secret, body []byte, sig string) error {
-	if sig == "" {
+// verify checks the signatures sent (hex, either case) against body in
+// constant time. Every signature header present must carry the same
+// signature: a request with two that disagree is refused whichever one
+// would verify.
+func verify(secret, body []byte, sigs []string) error {
+	if len(sigs) == 0 || sigs[0] == "" {
 		return errNoSignature
 	}
-	got, err := hex.DecodeString(sig)
-	if err != nil || len(got) != sha256.Size {
+	for _, other := range sigs[1:] {
+		if !strings.EqualFold(other, sigs[0]) {
+			return errConflictingHeader
+		}
+	}
+	var got [sha256.Size]byte
+	if hex.DecodedLen(len(sigs[0])) != sha256.Size {
+		return errBadSignature
+	}
+	if _, err := hex.Decode(got[:], []byte(sigs[0])); err != nil {
 		return errBadSignature
 	}
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
-	if !hmac.Equal(got, m.Sum(nil)) {
+	var sum [sha256.Size]byte
+	if !hmac.Equal(got[:], m.Sum(sum[:0])) {
 		return errBadSignature
 	}
 	return nil
@@ -49,5 +67,8 @@ func (s *Service) VerifySignature(body []byte, sig string) error {
 	if len(s.secret) == 0 {
 		return nil
 	}
-	return verify(s.secret, body, sig)
+	if sig == "" {
+		return verify(s.secret, body, nil)
+	}
+	return verify(s.secret, body, []string{sig})
 }

@@ -3,36 +3,40 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lcsvc/lcservice/internal/ratelog"
 )
 
 func TestSignatureRefusals(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	called := false
 	svc.OnOrgInstall(func(context.Context, *Request) Response { called = true; return OK(nil) })
-	body := mustJSON(t, envelopeFor(OrgInstall, nil))
 	other := mustJSON(t, envelopeFor(OrgUninstall, nil))
-	good := Sign([]byte(testSecret), body)
 	cases := []struct {
-		name, sig  string
+		name       string
+		sig        func(body []byte) string
 		wantStatus int
 	}{
-		{"valid", good, 200},
-		{"uppercase hex", strings.ToUpper(good), 200},
-		{"missing", "", 401},
-		{"wrong secret", Sign([]byte("other"), body), 401},
-		{"over another body", Sign([]byte(testSecret), other), 401},
-		{"truncated", good[:len(good)-2], 401},
-		{"extended", good + "00", 401},
-		{"not hex", strings.Repeat("zz", 32), 401},
+		{"valid", func(b []byte) string { return Sign([]byte(testSecret), b) }, 200},
+		{"uppercase hex", func(b []byte) string { return strings.ToUpper(Sign([]byte(testSecret), b)) }, 200},
+		{"missing", func([]byte) string { return "" }, 401},
+		{"wrong secret", func(b []byte) string { return Sign([]byte("other"), b) }, 401},
+		{"over another body", func([]byte) string { return Sign([]byte(testSecret), other) }, 401},
+		{"truncated", func(b []byte) string { s := Sign([]byte(testSecret), b); return s[:len(s)-2] }, 401},
+		{"extended", func(b []byte) string { return Sign([]byte(testSecret), b) + "00" }, 401},
+		{"not hex", func([]byte) string { return strings.Repeat("zz", 32) }, 401},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			called = false
-			res := postRaw(t, svc, body, c.sig)
+			body := mustJSON(t, envelopeFor(OrgInstall, nil)) // a message of its own
+			res := postRaw(t, svc, body, c.sig(body))
 			if res.Status != c.wantStatus {
 				t.Fatalf("status %d, want %d", res.Status, c.wantStatus)
 			}
@@ -43,6 +47,9 @@ func TestSignatureRefusals(t *testing.T) {
 				t.Errorf("Content-Type = %q", ct)
 			}
 		})
+	}
+	if n := svc.Stats().Refused; n != 6 {
+		t.Errorf("%d refusals counted, want 6", n)
 	}
 }
 
@@ -127,5 +134,38 @@ func TestNewRefusesBadNames(t *testing.T) {
 	}
 	if _, err := New("ok", "s", WithMaxBodyBytes(0)); err == nil {
 		t.Error("zero body limit accepted")
+	}
+}
+
+func TestRefusalsLoggedSparingly(t *testing.T) {
+	svc, out, errOut := newTestService(t)
+	svc.refusedLog = ratelog.Gate{Interval: 300 * time.Millisecond}
+	body := mustJSON(t, envelopeFor(OrgInstall, nil))
+	for range 100 {
+		if res := postRaw(t, svc, body, "00"); res.Status != 401 {
+			t.Fatalf("status %d", res.Status)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	postRaw(t, svc, body, "00")
+	if svc.Stats().Refused != 101 {
+		t.Errorf("stats: %+v", svc.Stats())
+	}
+	// Each line says how many were held back before it: lines plus
+	// held-back counts make up every refusal.
+	var lines, held int
+	for _, l := range strings.Split(out.String()+errOut.String(), "\n") {
+		if !strings.Contains(l, "webhook refused") {
+			continue
+		}
+		var rec struct{ Suppressed int }
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		lines++
+		held += rec.Suppressed
+	}
+	if lines > 3 || lines+held != 101 {
+		t.Errorf("%d lines holding back %d for 101 refusals; want a few lines accounting for all", lines, held)
 	}
 }

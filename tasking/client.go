@@ -14,17 +14,24 @@ import (
 const DefaultBaseURL = "https://api.limacharlie.io"
 
 // Retry defaults: enough to ride out a short 429 window or a brief outage
-// well within the 590 s a webhook handler has.
+// well within the 590 s a webhook handler has (at most five attempts of
+// DefaultAttemptTimeout and the waits between them: under three minutes).
 const (
 	DefaultMaxAttempts = 5
 	DefaultBaseDelay   = 200 * time.Millisecond
 	DefaultMaxDelay    = 10 * time.Second
 )
 
-// attemptTimeout bounds one HTTP attempt of the default client, so a hung
-// connection is retried instead of holding the call until its context ends
-// (or forever, without a deadline).
-const attemptTimeout = 2 * time.Minute
+// DefaultAttemptTimeout bounds one HTTP attempt (WithAttemptTimeout), so a
+// hung connection is retried instead of holding the call until its context
+// ends (or forever, without a deadline).
+const DefaultAttemptTimeout = 30 * time.Second
+
+// DefaultDeadlineReserve is how much of a context's deadline a call leaves
+// unused (WithDeadlineReserve), so the handler that made it still has time
+// to answer its webhook: the call ends by the deadline less this, or less
+// half the time left when that is shorter.
+const DefaultDeadlineReserve = 15 * time.Second
 
 // Client calls the LimaCharlie REST API on behalf of a service. Create one
 // per process with NewClient; it is safe for concurrent use.
@@ -36,6 +43,9 @@ type Client struct {
 	baseDelay   time.Duration
 	maxDelay    time.Duration
 	legacyRules bool
+
+	attemptTimeout time.Duration
+	reserve        time.Duration
 
 	// sleep waits d or until ctx is done; tests replace it to run fast.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -76,6 +86,29 @@ func WithRetry(maxAttempts int, baseDelay, maxDelay time.Duration) Option {
 	}
 }
 
+// WithAttemptTimeout bounds each HTTP attempt of a call (default
+// DefaultAttemptTimeout, 30 s); an attempt that takes longer is abandoned
+// and retried. d ≤ 0 keeps the default.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.attemptTimeout = d
+		}
+	}
+}
+
+// WithDeadlineReserve sets how much of its context's deadline a call
+// leaves to its caller (default DefaultDeadlineReserve, 15 s, or half the
+// time left when that is less): a webhook handler whose API call fails
+// still has time to answer, with retry. d < 0 keeps the default.
+func WithDeadlineReserve(d time.Duration) Option {
+	return func(c *Client) {
+		if d >= 0 {
+			c.reserve = d
+		}
+	}
+}
+
 // WithLegacyRules stores rules through the legacy /v1/rules endpoints
 // instead of Hive (dr-<namespace>).
 func WithLegacyRules() Option {
@@ -91,6 +124,9 @@ func NewClient(opts ...Option) *Client {
 		baseDelay:   DefaultBaseDelay,
 		maxDelay:    DefaultMaxDelay,
 		sleep:       sleepContext,
+
+		attemptTimeout: DefaultAttemptTimeout,
+		reserve:        DefaultDeadlineReserve,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -118,7 +154,7 @@ func newHTTPClient() *http.Client {
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t, Timeout: attemptTimeout}
+	return &http.Client{Transport: t, Timeout: DefaultAttemptTimeout}
 }
 
 func checkBaseURL(raw string) error {

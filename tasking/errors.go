@@ -1,10 +1,15 @@
 package tasking
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -23,7 +28,46 @@ var (
 	ErrRateLimited = errors.New("tasking: rate limited (HTTP 429)")
 	// ErrServer matches any HTTP 5xx.
 	ErrServer = errors.New("tasking: server error (HTTP 5xx)")
+	// ErrTimeout matches a call the API did not answer in time: an attempt
+	// longer than the attempt timeout, or no answer before the call had to
+	// end to leave its caller time (see WithDeadlineReserve).
+	ErrTimeout = errors.New("tasking: the API did not answer in time")
 )
+
+// IsTransient reports whether err is a failure that may not happen again
+// if the same call is made later: a rate limit (HTTP 429), a server error
+// (5xx), a call the API did not answer in time, or a network failure (a
+// refused or dropped connection, a reset, a timeout). A handler answers
+// such failures with retry (service.FailOrRetry does), so the cloud
+// delivers the event again. Other errors — 401, 403, 404, a bad request,
+// a context cancelled by the caller — are not transient.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return retryableStatus(apiErr.Status)
+	}
+	switch {
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.Is(err, context.Canceled):
+		return false
+	}
+	// Judge a transport failure by its cause: *url.Error says it is a
+	// net.Error whatever happened, a certificate refused included.
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
+}
 
 // maxErrorBody is how much of a failed response's body an APIError keeps.
 const maxErrorBody = 1024

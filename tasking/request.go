@@ -56,12 +56,25 @@ func (c *Client) do(ctx context.Context, org Org, call apiCall) ([]byte, error) 
 		body = []byte(call.form.Encode())
 	}
 
+	// The call ends early enough to leave the caller time to answer: a
+	// reserve is kept before the context's deadline.
+	callCtx, deadline := ctx, time.Time{}
+	if dl, ok := ctx.Deadline(); ok {
+		deadline = dl.Add(-min(c.reserve, time.Until(dl)/2))
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, stopped(call.op, err, lastErr)
 		}
-		resp, hint, err := c.attempt(ctx, org, call, target, body)
+		actx, cancel := context.WithTimeout(callCtx, c.attemptTimeout)
+		resp, hint, err := c.attempt(actx, org, call, target, body)
+		attemptTimedOut := actx.Err() != nil
+		cancel()
 		if err == nil {
 			return resp, nil
 		}
@@ -70,9 +83,15 @@ func (c *Client) do(ctx context.Context, org Org, call apiCall) ([]byte, error) 
 		if answered && !retryableStatus(apiErr.Status) {
 			return nil, err
 		}
-		if !answered && ctx.Err() != nil {
-			// The failure is the context ending, not the network.
+		switch {
+		case !answered && ctx.Err() != nil:
+			// The failure is the caller's context ending, not the network.
 			return nil, stopped(call.op, ctx.Err(), lastErr)
+		case !answered && callCtx.Err() != nil:
+			return nil, fmt.Errorf("tasking: %s: %w: no answer before the call's deadline, %s before the caller's, kept for answering (%s)",
+				call.op, ErrTimeout, c.reserveFor(ctx).Round(time.Millisecond), plural(attempt, "attempt"))
+		case !answered && attemptTimedOut:
+			err = fmt.Errorf("tasking: %s: %w: no answer within %s", call.op, ErrTimeout, c.attemptTimeout)
 		}
 		lastErr = err
 		if ctx.Err() != nil {
@@ -85,14 +104,23 @@ func (c *Client) do(ctx context.Context, org Org, call apiCall) ([]byte, error) 
 		if wait <= 0 {
 			wait = backoff(attempt, c.baseDelay, c.maxDelay)
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
-			return nil, fmt.Errorf("%w (gave up after %s: the next one, in %s, would pass the context deadline)",
+		if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("%w (gave up after %s: the next one, in %s, would pass the context deadline less the time kept for answering)",
 				lastErr, plural(attempt, "attempt"), wait.Round(time.Millisecond))
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, stopped(call.op, err, lastErr)
 		}
 	}
+}
+
+// reserveFor is the time a call under ctx leaves before ctx's deadline.
+func (c *Client) reserveFor(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return max(time.Until(dl), 0)
 }
 
 // attempt sends one request. It returns the body of a 2xx response, or an

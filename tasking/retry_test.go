@@ -3,11 +3,15 @@ package tasking
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -307,5 +311,68 @@ func TestClosedServerRetried(t *testing.T) {
 	}
 	if n := waits.Load(); n != 3 {
 		t.Errorf("%d waits, want 3 (4 attempts)", n)
+	}
+}
+
+func TestIsTransient(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"429", &APIError{Status: 429}, true},
+		{"503 wrapped", fmt.Errorf("x: %w", &APIError{Status: 503}), true},
+		{"401", &APIError{Status: 401}, false},
+		{"404", &APIError{Status: 404}, false},
+		{"timeout", fmt.Errorf("x: %w", ErrTimeout), true},
+		{"deadline", context.DeadlineExceeded, true},
+		{"cancelled", context.Canceled, false},
+		{"reset", &url.Error{Op: "Post", URL: "u", Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}, true},
+		{"refused", &url.Error{Op: "Post", URL: "u", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, true},
+		{"eof", &url.Error{Op: "Post", URL: "u", Err: io.EOF}, true},
+		{"certificate", &url.Error{Op: "Post", URL: "u", Err: errors.New("x509: certificate signed by unknown authority")}, false},
+		{"bad input", errors.New("tasking: TaskRequest.Commands is empty"), false},
+	} {
+		if got := IsTransient(c.err); got != c.want {
+			t.Errorf("%s: IsTransient = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// A hung API: each attempt is cut at the attempt timeout, and the call
+// gives up early enough to leave its caller the reserve.
+func TestHungAPILeavesTimeToAnswer(t *testing.T) {
+	release := make(chan struct{})
+	api := newStubAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	c := NewClient(WithBaseURL(api.srv.URL), WithRetry(5, time.Millisecond, 5*time.Millisecond),
+		WithAttemptTimeout(300*time.Millisecond), WithDeadlineReserve(time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	err := c.Task(ctx, testOrg(), taskReq())
+	left := time.Until(deadline)
+	if !errors.Is(err, ErrTimeout) || !IsTransient(err) {
+		t.Errorf("error = %v, want a transient ErrTimeout", err)
+	}
+	if left < 800*time.Millisecond {
+		t.Errorf("returned with %v of the deadline left, want about the 1 s reserve", left)
+	}
+	if n := len(api.requests()); n < 2 {
+		t.Errorf("%d attempts; hung attempts should have been cut and retried", n)
+	}
+	// A short deadline keeps half of what is left.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel2()
+	deadline2, _ := ctx2.Deadline()
+	err = c.Task(ctx2, testOrg(), taskReq())
+	if left := time.Until(deadline2); !errors.Is(err, ErrTimeout) || left < 100*time.Millisecond {
+		t.Errorf("short deadline: %v with %v left", err, left)
 	}
 }

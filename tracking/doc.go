@@ -22,6 +22,10 @@
 //     min-heap, so a sweep costs O(k log n) for k expired entries rather
 //     than a scan of the table, and an idle table costs nothing.
 //
+// After a burst, a Table gives memory back: once it holds less than a
+// quarter of the most entries it held, its map and expiry queue are
+// rebuilt at their present size.
+//
 // Every entry leaves the table exactly once, and is handed to exactly one of:
 // Resolve (for a single-reply entry), Done, OnTimeout, OnEvict, or nobody if
 // the table is closed first. All of these decide under one lock, so a reply

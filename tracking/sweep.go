@@ -25,6 +25,9 @@ func (t *Table[V]) Sweep(now time.Time) int {
 		expired = append(expired, it.entry)
 	}
 	t.stats.TimedOut += int64(len(expired))
+	if len(expired) > 0 {
+		t.shrinkLocked()
+	}
 	t.armLocked()
 	if len(expired) == 0 || t.opts.OnTimeout == nil {
 		t.mu.Unlock()

@@ -22,6 +22,7 @@ type Table[V any] struct {
 	seq     uint64
 	closed  bool
 	stats   Stats
+	peak    int // the most entries held since the storage was last rebuilt
 
 	// The sweep timer: armed for the earliest expiry, re-armed by each
 	// sweep. gen tells a stale timer's call from the current one's.
@@ -88,6 +89,7 @@ func (t *Table[V]) Add(_ context.Context, e Entry[V]) error {
 	it := &item[V]{entry: e, seq: t.seq}
 	t.pending.Add(e.ID, it)
 	heap.Push(&t.expiry, it)
+	t.peak = max(t.peak, t.pending.Len())
 	t.stats.Added++
 	if it.index == 0 {
 		t.armLocked()
@@ -163,4 +165,28 @@ func (t *Table[V]) Stats() Stats {
 func (t *Table[V]) removeLocked(it *item[V]) {
 	t.pending.Remove(it.entry.ID)
 	heap.Remove(&t.expiry, it.index)
+	t.shrinkLocked()
+}
+
+// shrinkMin is the size below which the table never rebuilds its storage.
+const shrinkMin = 1024
+
+// shrinkLocked gives memory back after a burst. A Go map keeps the room of
+// the most entries it ever held, and the expiry queue its capacity, so
+// once the table holds less than a quarter of its peak, both are rebuilt
+// at their present size. Each rebuild costs as many moves as the entries
+// kept, fewer than the removals since the last one. t.mu must be held.
+func (t *Table[V]) shrinkLocked() {
+	n := t.pending.Len()
+	if t.peak < shrinkMin || n >= t.peak/4 {
+		return
+	}
+	fresh, _ := simplelru.NewLRU[string, *item[V]](t.opts.Capacity, nil)
+	for _, k := range t.pending.Keys() { // oldest first, keeping the order
+		it, _ := t.pending.Peek(k)
+		fresh.Add(k, it)
+	}
+	t.pending = fresh
+	t.expiry = append(make(expiryQueue[V], 0, n), t.expiry...)
+	t.peak = n
 }

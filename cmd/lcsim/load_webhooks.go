@@ -55,7 +55,7 @@ func replyDetection(c loadConfig) (json.RawMessage, error) {
 		return nil, fmt.Errorf("-name %q: %w", c.name, err)
 	}
 	// The token must outlive the run: the service refuses expired ones.
-	inv, err := codec.Encode(token.Token{ID: uuid.New(), Handler: c.handler, Expiry: time.Now().Add(c.duration + 24*time.Hour)})
+	inv, err := codec.Encode(token.Token{ID: uuid.New(), Handler: c.handler, Expiry: time.Now().Add(c.duration + 24*time.Hour)}, c.oid, c.sid)
 	if err != nil {
 		return nil, fmt.Errorf("making a token: %w", err)
 	}

@@ -3,18 +3,23 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lcsvc/lcservice/service"
 )
 
+// mids gives each delivered message its own id, as the cloud does.
+var mids atomic.Int64
+
 func deliver(t *testing.T, svc *service.Service, etype string, data any) map[string]any {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{
-		"version": 1, "oid": "11111111-2222-3333-4444-555555555555", "mid": "m",
+		"version": 1, "oid": "11111111-2222-3333-4444-555555555555", "mid": fmt.Sprint("m", mids.Add(1)),
 		"deadline": time.Now().Add(time.Minute).Unix(), "jwt": "j", "etype": etype, "data": data,
 	})
 	r := httptest.NewRequest("POST", "/", bytes.NewReader(body))

@@ -4,15 +4,23 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // keyLabel derives the token key from the service secret, so the secret
-// that signs webhooks is never used directly for another purpose.
-const keyLabel = "lcservice/correlation/v1"
+// that signs webhooks is never used directly for another purpose; idLabel
+// derives the key of DeriveID.
+const (
+	keyLabel = "lcservice/correlation/v1"
+	idLabel  = "lcservice/task-id/v1"
+)
 
 // maxServiceLen bounds the service name a Codec accepts.
 const maxServiceLen = 128
@@ -24,6 +32,7 @@ var tokenEncoding = base64.RawURLEncoding.Strict()
 type Codec struct {
 	prefix string
 	key    []byte
+	idKey  []byte
 }
 
 // NewCodec returns the codec for service, keyed from secret (the service's
@@ -39,9 +48,31 @@ func NewCodec(service string, secret []byte) (*Codec, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("token: NewCodec: the secret is empty: tokens would be forgeable; pass the service's shared secret")
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(keyLabel))
-	return &Codec{prefix: Prefix(service), key: m.Sum(nil)}, nil
+	derive := func(label string) []byte {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(label))
+		return m.Sum(nil)
+	}
+	return &Codec{prefix: Prefix(service), key: derive(keyLabel), idKey: derive(idLabel + "/" + service)}, nil
+}
+
+// DeriveID returns a UUID determined by parts (each length-prefixed, so
+// no two lists give the same input) under a key derived from the secret
+// and the service name: the same parts give the same UUID in every process
+// of the service, and nobody without the secret can predict it. It is a
+// version 8 (custom) UUID.
+func (c *Codec) DeriveID(parts ...string) uuid.UUID {
+	m := hmac.New(sha256.New, c.idKey)
+	var n [binary.MaxVarintLen64]byte
+	for _, p := range parts {
+		m.Write(binary.AppendUvarint(n[:0], uint64(len(p))))
+		m.Write([]byte(p))
+	}
+	var id uuid.UUID
+	copy(id[:], m.Sum(nil))
+	id[6] = id[6]&0x0f | 0x80 // version 8
+	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
+	return id
 }
 
 func badServiceRune(r rune) bool {
@@ -52,23 +83,31 @@ func badServiceRune(r rune) bool {
 // "svc-<service>-ex/".
 func (c *Codec) Prefix() string { return c.prefix }
 
-// Encode returns the investigation_id carrying t: Prefix() followed by the
-// token in unpadded base64url. t.ID and t.Expiry are required.
-func (c *Codec) Encode(t Token) (string, error) {
+// Encode returns the investigation_id carrying t for a task sent to
+// sensor sid of organization oid: Prefix() followed by the token in
+// unpadded base64url. t.ID and t.Expiry are required. oid and sid are not
+// written into the token (it would grow by both): the tag covers them, so
+// the token verifies only where the reply's routing names the same
+// organization and sensor (compared without regard to letter case, as
+// UUIDs are).
+func (c *Codec) Encode(t Token, oid, sid string) (string, error) {
 	b, err := appendPayload(make([]byte, 0, 64), t)
 	if err != nil {
 		return "", err
 	}
-	b = append(b, c.tag(b)...)
+	b = append(b, c.tag(b, oid, sid)...)
 	return c.prefix + tokenEncoding.EncodeToString(b), nil
 }
 
-// Decode verifies and reads an investigation_id written by Encode. It
-// returns an error matching ErrNotOurs (another prefix), ErrMalformed,
-// ErrBadTag (not made with this service's name and secret) or ErrExpired
-// (authentic, but its expiry is before now; the token is returned with
-// it). Nothing in the token is trusted before its tag verifies.
-func (c *Codec) Decode(investigationID string, now time.Time) (Token, error) {
+// Decode verifies and reads an investigation_id written by Encode, for a
+// reply that came from sensor sid of organization oid (the reply's
+// routing). It returns an error matching ErrNotOurs (another prefix),
+// ErrMalformed, ErrBadTag (not made with this service's name and secret,
+// or for another organization or sensor: the two cannot be told apart) or
+// ErrExpired (authentic, but its expiry is before now; the token is
+// returned with it). Nothing in the token is trusted before its tag
+// verifies.
+func (c *Codec) Decode(investigationID, oid, sid string, now time.Time) (Token, error) {
 	enc, ok := strings.CutPrefix(investigationID, c.prefix)
 	if !ok {
 		return Token{}, fmt.Errorf("%w: it does not start with %q", ErrNotOurs, c.prefix)
@@ -92,7 +131,7 @@ func (c *Codec) Decode(investigationID string, now time.Time) (Token, error) {
 		return Token{}, fmt.Errorf("%w: version %d, this codec reads %d", ErrMalformed, raw[0], tokenVersion)
 	}
 	payload, tag := raw[:len(raw)-tagLen], raw[len(raw)-tagLen:]
-	if !hmac.Equal(tag, c.tag(payload)) {
+	if !hmac.Equal(tag, c.tag(payload, oid, sid)) {
 		return Token{}, ErrBadTag
 	}
 	t, err := parsePayload(payload)
@@ -105,13 +144,35 @@ func (c *Codec) Decode(investigationID string, now time.Time) (Token, error) {
 	return t, nil
 }
 
-// tag authenticates payload under this service's prefix, so a token moved
-// to another service's investigation_id no longer verifies.
-func (c *Codec) tag(payload []byte) []byte {
+// tag authenticates payload under this service's prefix, for organization
+// oid and sensor sid: a token moved to another service's investigation_id,
+// or echoed by another sensor or in another organization, no longer
+// verifies. oid and sid enter the MAC length-prefixed and lower-cased.
+func (c *Codec) tag(payload []byte, oid, sid string) []byte {
 	m := hmac.New(sha256.New, c.key)
 	m.Write([]byte(c.prefix))
 	m.Write(payload)
+	writeBound(m, oid)
+	writeBound(m, sid)
 	return m.Sum(nil)[:tagLen]
+}
+
+// writeBound writes s to the MAC, length first, ASCII letters lower-cased.
+func writeBound(m hash.Hash, s string) {
+	var buf [binary.MaxVarintLen64 + 64]byte
+	b := binary.AppendUvarint(buf[:0], uint64(len(s)))
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		b = append(b, ch)
+		if len(b) == len(buf) {
+			m.Write(b)
+			b = buf[:0]
+		}
+	}
+	m.Write(b)
 }
 
 func notBase64URL(r rune) bool {

@@ -37,8 +37,9 @@ var (
 	// ErrMalformed: the token is not one this codec writes.
 	ErrMalformed = errors.New("token: malformed correlation token")
 	// ErrBadTag: the token was not made by this service with this secret
-	// (forged, altered, or minted by another service or with another
-	// secret).
+	// for this organization and sensor (forged, altered, minted by another
+	// service or with another secret, or echoed by a sensor or in an
+	// organization it was not sent to).
 	ErrBadTag = errors.New("token: correlation token failed authentication")
 	// ErrExpired: an authentic token whose expiry has passed.
 	ErrExpired = errors.New("token: correlation token expired")
@@ -46,22 +47,27 @@ var (
 	ErrStateTooLarge = errors.New("token: token state larger than MaxStateLen (256 bytes); keep larger data in the service and put a key in State")
 )
 
-// Token wire layout, version 1 (all before the tag is authenticated):
+// Token wire layout, version 2 (all before the tag is authenticated):
 //
-//	version  1 byte          = 1
+//	version  1 byte          = 2
 //	id       16 bytes        correlation UUID
 //	flags    1 byte          bit 0 handler, bit 1 job, bit 2 state; others 0
 //	handler  1 byte n + n    if bit 0; 1 ≤ n ≤ 64, bytes in [A-Za-z0-9_.-]
 //	job      16 bytes        if bit 1; UUID
 //	state    uvarint n + n   if bit 2; 1 ≤ n ≤ MaxStateLen
 //	expiry   uvarint         unix seconds
-//	tag      16 bytes        HMAC-SHA256(key, prefix ‖ all of the above)[:16]
+//	tag      16 bytes        HMAC-SHA256(key, prefix ‖ all of the above ‖ binding)[:16]
+//
+// binding is the organization and sensor the task was sent to, each as a
+// uvarint length and the lower-cased id; they are not in the token, since
+// the reply's routing carries them. Version 1 tokens carried no binding and
+// are refused.
 //
 // Every length and varint has exactly one encoding and nothing may follow
 // the expiry, so a token decodes only if it is byte for byte what Encode
 // writes.
 const (
-	tokenVersion = 1
+	tokenVersion = 2
 	tagLen       = 16
 
 	flagHandler = 1 << 0

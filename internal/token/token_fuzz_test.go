@@ -14,7 +14,8 @@ import (
 // investigation_id. That last property is the real one: since only Encode
 // can produce a valid tag, an input that decodes must be a token Encode
 // wrote, field for field — no second spelling, no trailing bytes, no
-// tampered field that still verifies.
+// tampered field that still verifies — and for the organization and sensor
+// it was bound to, not for others.
 func FuzzDecode(f *testing.F) {
 	c := testCodec(f, "fuzz-svc", "fuzz-secret")
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -28,7 +29,7 @@ func FuzzDecode(f *testing.F) {
 		{ID: id, Handler: "late", Expiry: now.Add(-time.Hour)},
 	}
 	for _, tok := range seeds {
-		s, err := c.Encode(tok)
+		s, err := c.Encode(tok, tOID, tSID)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -48,7 +49,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("svc-other-ex/AQ")
 
 	f.Fuzz(func(t *testing.T, s string) {
-		tok, err := c.Decode(s, now)
+		tok, err := c.Decode(s, tOID, tSID, now)
 		kinds := 0
 		for _, e := range []error{ErrNotOurs, ErrMalformed, ErrBadTag, ErrExpired} {
 			if errors.Is(err, e) {
@@ -61,12 +62,16 @@ func FuzzDecode(f *testing.F) {
 		if err != nil && !errors.Is(err, ErrExpired) {
 			return
 		}
-		again, encErr := c.Encode(tok)
+		again, encErr := c.Encode(tok, tOID, tSID)
 		if encErr != nil {
 			t.Fatalf("Decode(%q) accepted %+v, which Encode refuses: %v", s, tok, encErr)
 		}
 		if again != s {
 			t.Fatalf("Decode(%q) accepted a token that re-encodes as %q", s, again)
+		}
+		// Bound to its organization and sensor: anywhere else it is forged.
+		if _, err := c.Decode(s, tSID, tOID, now); !errors.Is(err, ErrBadTag) {
+			t.Fatalf("Decode(%q) for another organization and sensor: %v, want ErrBadTag", s, err)
 		}
 	})
 }

@@ -13,6 +13,12 @@ import (
 
 var testNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
+// The organization and sensor the test tokens are bound to.
+const (
+	tOID = "11111111-2222-3333-4444-555555555555"
+	tSID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+)
+
 func testCodec(t testing.TB, service, secret string) *Codec {
 	t.Helper()
 	c, err := NewCodec(service, []byte(secret))
@@ -54,14 +60,14 @@ func TestTokenRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := c.Encode(tt.tok)
+			id, err := c.Encode(tt.tok, tOID, tSID)
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}
 			if !strings.HasPrefix(id, "svc-demo-ex/") {
 				t.Errorf("investigation_id %q lacks the prefix", id)
 			}
-			got, err := c.Decode(id, testNow)
+			got, err := c.Decode(id, tOID, tSID, testNow)
 			if err != nil {
 				t.Fatalf("Decode(%q): %v", id, err)
 			}
@@ -80,11 +86,11 @@ func TestTokenCanonicalForms(t *testing.T) {
 		State:  []byte{},
 		Expiry: time.Date(2030, 1, 1, 0, 0, 0, 999_999_999, time.FixedZone("X", 3600)),
 	}
-	id, err := c.Encode(tok)
+	id, err := c.Encode(tok, tOID, tSID)
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}
-	got, err := c.Decode(id, testNow)
+	got, err := c.Decode(id, tOID, tSID, testNow)
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
@@ -102,7 +108,7 @@ func TestTokenCanonicalForms(t *testing.T) {
 func TestTokenLengthBudget(t *testing.T) {
 	service := "abcdefghij-klmnopqrs" // 20 characters
 	c := testCodec(t, service, "s3cret")
-	id, err := c.Encode(Token{ID: uuid.New(), Handler: "pkgs-run", JobID: uuid.NewString(), Expiry: time.Now().Add(24 * time.Hour)})
+	id, err := c.Encode(Token{ID: uuid.New(), Handler: "pkgs-run", JobID: uuid.NewString(), Expiry: time.Now().Add(24 * time.Hour)}, tOID, tSID)
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}
@@ -133,7 +139,7 @@ func TestEncodeRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := good
 			tt.edit(&tok)
-			_, err := c.Encode(tok)
+			_, err := c.Encode(tok, tOID, tSID)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want one saying %q", err, tt.want)
 			}
@@ -171,16 +177,16 @@ func TestNewCodecRefuses(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	c := testCodec(t, "demo", "s3cret")
-	valid, err := c.Encode(fullToken())
+	valid, err := c.Encode(fullToken(), tOID, tSID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, err := c.Encode(Token{ID: uuid.New(), Handler: "late", Expiry: testNow.Add(-time.Second)})
+	expired, err := c.Encode(Token{ID: uuid.New(), Handler: "late", Expiry: testNow.Add(-time.Second)}, tOID, tSID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherSecret, _ := testCodec(t, "demo", "other").Encode(fullToken())
-	otherService, _ := testCodec(t, "demo2", "s3cret").Encode(fullToken())
+	otherSecret, _ := testCodec(t, "demo", "other").Encode(fullToken(), tOID, tSID)
+	otherService, _ := testCodec(t, "demo2", "s3cret").Encode(fullToken(), tOID, tSID)
 	movedService := "svc-demo-ex/" + strings.TrimPrefix(otherService, "svc-demo2-ex/")
 	body := strings.TrimPrefix(valid, c.Prefix())
 	raw, _ := tokenEncoding.DecodeString(body)
@@ -188,7 +194,7 @@ func TestDecodeErrors(t *testing.T) {
 	// sealed builds a token with a valid tag over arbitrary bytes: only a
 	// bug in the signer could produce it, so it must read as malformed.
 	sealed := func(payload []byte) string {
-		return c.Prefix() + tokenEncoding.EncodeToString(append(payload, c.tag(payload)...))
+		return c.Prefix() + tokenEncoding.EncodeToString(append(payload, c.tag(payload, tOID, tSID)...))
 	}
 	goodPayload := raw[:len(raw)-tagLen]
 
@@ -209,7 +215,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"too short", c.Prefix() + tokenEncoding.EncodeToString(raw[:minTokenLen-1]), ErrMalformed},
 		{"truncated", valid[:len(valid)-3], ErrBadTag},
 		{"too long", valid + strings.Repeat("A", 1000), ErrMalformed},
-		{"unknown version", c.Prefix() + tokenEncoding.EncodeToString(append([]byte{2}, raw[1:]...)), ErrMalformed},
+		{"unknown version", c.Prefix() + tokenEncoding.EncodeToString(append([]byte{3}, raw[1:]...)), ErrMalformed},
+		{"version 1 (unbound)", c.Prefix() + tokenEncoding.EncodeToString(append([]byte{1}, raw[1:]...)), ErrMalformed},
 		{"other secret", otherSecret, ErrBadTag},
 		{"moved from other service", movedService, ErrBadTag},
 		{"tag zeroed", c.Prefix() + tokenEncoding.EncodeToString(append(append([]byte(nil), goodPayload...), make([]byte, tagLen)...)), ErrBadTag},
@@ -228,7 +235,7 @@ func TestDecodeErrors(t *testing.T) {
 	all := []error{ErrNotOurs, ErrMalformed, ErrBadTag, ErrExpired}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := c.Decode(tt.id, testNow)
+			_, err := c.Decode(tt.id, tOID, tSID, testNow)
 			for _, e := range all {
 				if got, want := errors.Is(err, e), e == tt.want; got != want {
 					t.Errorf("Decode: error = %v; errors.Is(%v) = %v, want %v", err, e, got, want)
@@ -238,15 +245,55 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// A token verifies only for the organization and sensor it was sent to;
+// echoed anywhere else it reads as forged.
+func TestTokenBoundToOrgAndSensor(t *testing.T) {
+	c := testCodec(t, "demo", "s3cret")
+	id, err := c.Encode(fullToken(), tOID, tSID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const otherOID, otherSID = "99999999-2222-3333-4444-555555555555", "99999999-bbbb-cccc-dddd-eeeeeeeeeeee"
+	for _, c2 := range []struct{ name, oid, sid string }{
+		{"another organization", otherOID, tSID},
+		{"another sensor", tOID, otherSID},
+		{"both", otherOID, otherSID},
+		{"no organization", "", tSID},
+		{"no sensor", tOID, ""},
+		{"ids swapped", tSID, tOID},
+	} {
+		if _, err := c.Decode(id, c2.oid, c2.sid, testNow); !errors.Is(err, ErrBadTag) {
+			t.Errorf("%s: %v, want ErrBadTag", c2.name, err)
+		}
+	}
+	if _, err := c.Decode(id, strings.ToUpper(tOID), strings.ToUpper(tSID), testNow); err != nil {
+		t.Errorf("upper-case ids: %v", err)
+	}
+	// Lengths enter the MAC: moving a character from one id to the other
+	// does not give the same tag.
+	ab, _ := c.Encode(fullToken(), "ab", "c")
+	if _, err := c.Decode(ab, "a", "bc", testNow); !errors.Is(err, ErrBadTag) {
+		t.Errorf("ids re-split: %v", err)
+	}
+	long := strings.Repeat("x", 200) // longer than writeBound's buffer
+	lid, _ := c.Encode(fullToken(), long, long+"y")
+	if _, err := c.Decode(lid, long, long+"y", testNow); err != nil {
+		t.Errorf("long ids: %v", err)
+	}
+	if _, err := c.Decode(lid, long, long+"z", testNow); !errors.Is(err, ErrBadTag) {
+		t.Errorf("long ids differing at the end: %v", err)
+	}
+}
+
 func TestDecodeExpiredReturnsToken(t *testing.T) {
 	c := testCodec(t, "demo", "s3cret")
 	tok := fullToken()
 	tok.Expiry = testNow.Add(-time.Minute)
-	id, err := c.Encode(tok)
+	id, err := c.Encode(tok, tOID, tSID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Decode(id, testNow)
+	got, err := c.Decode(id, tOID, tSID, testNow)
 	if !errors.Is(err, ErrExpired) || !tokensEqual(got, tok) {
 		t.Errorf("Decode = %+v, %v; want the token and ErrExpired", got, err)
 	}
@@ -256,7 +303,7 @@ func TestDecodeExpiredReturnsToken(t *testing.T) {
 // a different valid token.
 func TestDecodeRejectsEveryFlip(t *testing.T) {
 	c := testCodec(t, "demo", "s3cret")
-	id, err := c.Encode(fullToken())
+	id, err := c.Encode(fullToken(), tOID, tSID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +311,7 @@ func TestDecodeRejectsEveryFlip(t *testing.T) {
 	raw, _ := tokenEncoding.DecodeString(body)
 	check := func(t *testing.T, mutated string) {
 		t.Helper()
-		_, err := c.Decode(mutated, testNow)
+		_, err := c.Decode(mutated, tOID, tSID, testNow)
 		if !errors.Is(err, ErrBadTag) && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("Decode(%q) = %v, want ErrBadTag or ErrMalformed", mutated, err)
 		}
@@ -292,7 +339,7 @@ func BenchmarkEncode(b *testing.B) {
 	tok := fullToken()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Encode(tok); err != nil {
+		if _, err := c.Encode(tok, tOID, tSID); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -300,14 +347,35 @@ func BenchmarkEncode(b *testing.B) {
 
 func BenchmarkDecode(b *testing.B) {
 	c := testCodec(b, "benchmark-service", "s3cret")
-	id, err := c.Encode(fullToken())
+	id, err := c.Encode(fullToken(), tOID, tSID)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Decode(id, testNow); err != nil {
+		if _, err := c.Decode(id, tOID, tSID, testNow); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestDeriveID(t *testing.T) {
+	c := testCodec(t, "demo", "s3cret")
+	a := c.DeriveID("mid-1", "sid", "os_packages", "1")
+	if a != c.DeriveID("mid-1", "sid", "os_packages", "1") {
+		t.Error("same parts, different ids")
+	}
+	if a.Version() != 8 || a.Variant() != uuid.RFC4122 {
+		t.Errorf("version %d variant %v", a.Version(), a.Variant())
+	}
+	for _, other := range []uuid.UUID{
+		c.DeriveID("mid-1", "sid", "os_packages", "2"),
+		c.DeriveID("mid-1sid", "", "os_packages", "1"),
+		testCodec(t, "demo", "other secret").DeriveID("mid-1", "sid", "os_packages", "1"),
+		testCodec(t, "demo2", "s3cret").DeriveID("mid-1", "sid", "os_packages", "1"),
+	} {
+		if other == a {
+			t.Errorf("different parts, secret or service gave the same id %v", a)
 		}
 	}
 }

@@ -20,15 +20,33 @@ import (
 // loopback port with env added to the environment (PORT is set), waits until
 // it accepts connections and returns its base URL. At the end of the test it
 // sends SIGINT and expects a clean exit; on failure the process output is logged.
-func Start(t *testing.T, env ...string) string {
+func Start(t testing.TB, env ...string) string {
 	t.Helper()
-	url, _ := StartProcess(t, env...)
-	return url
+	return Run(t, Options{Env: env}).URL
 }
 
-// StartProcess is Start that also returns the process id, for tests that
-// watch the process (its memory, say).
-func StartProcess(t *testing.T, env ...string) (url string, pid int) {
+// Options say how Run starts the example.
+type Options struct {
+	// Env is added to the environment (PORT is set).
+	Env []string
+	// MaxOpenFiles, when positive, is the process's open-file limit (soft
+	// and hard), set by a shell's ulimit before the example starts.
+	MaxOpenFiles int
+}
+
+// Process is an example running as its own process.
+type Process struct {
+	URL  string // its base URL, http://127.0.0.1:PORT/
+	Addr string // 127.0.0.1:PORT
+	Cmd  *exec.Cmd
+
+	exited chan struct{}
+	err    error // how it exited, once exited is closed
+	logs   *lockedBuffer
+}
+
+// Run is Start with options, returning the process.
+func Run(t testing.TB, o Options) *Process {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "example")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -43,27 +61,35 @@ func StartProcess(t *testing.T, env ...string) (url string, pid int) {
 	ln.Close()
 
 	cmd := exec.Command(bin)
-	cmd.Env = append(append(os.Environ(), "PORT="+port), env...)
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
+	if o.MaxOpenFiles > 0 {
+		// exec keeps the process: signals reach the example itself.
+		cmd = exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0"`, o.MaxOpenFiles), bin)
+	}
+	cmd.Env = append(append(os.Environ(), "PORT="+port), o.Env...)
+	p := &Process{URL: "http://" + addr + "/", Addr: addr, Cmd: cmd, exited: make(chan struct{}), logs: &lockedBuffer{}}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
 		select {
-		case err := <-exited:
-			if err != nil {
+		case <-p.exited:
+			// The test stopped it, and checked how.
+		default:
+			_ = cmd.Process.Signal(os.Interrupt)
+			if ok, err := p.Wait(20 * time.Second); !ok {
+				_ = cmd.Process.Kill()
+				t.Error("example did not stop on SIGINT")
+			} else if err != nil {
 				t.Errorf("example exited badly after SIGINT: %v", err)
 			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Error("example did not stop on SIGINT")
 		}
 		if t.Failed() {
-			t.Logf("example output:\n%s", logs.String())
+			t.Logf("example output:\n%s", p.Logs())
 		}
 	})
 
@@ -71,18 +97,53 @@ func StartProcess(t *testing.T, env ...string) (url string, pid int) {
 	for {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "http://" + addr + "/", cmd.Process.Pid
+			return p
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("example exited at start: %v\n%s", err, logs.String())
+		case <-p.exited:
+			t.Fatalf("example exited at start: %v\n%s", p.err, p.Logs())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("example never listened on %s\n%s", addr, logs.String())
+			t.Fatalf("example never listened on %s\n%s", addr, p.Logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Wait waits up to d for the process to exit and returns how it did;
+// exited is false if it is still running.
+func (p *Process) Wait(d time.Duration) (exited bool, err error) {
+	select {
+	case <-p.exited:
+		return true, p.err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+// Logs returns what the process printed so far.
+func (p *Process) Logs() string { return p.logs.String() }
+
+// RSS returns the process's resident memory now and at its peak (VmRSS
+// and VmHWM of /proc/PID/status; Linux only).
+func (p *Process) RSS() (now, peak uint64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb uint64
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			now = kb << 10
+		}
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			peak = kb << 10
+		}
+	}
+	return now, peak, nil
 }
 
 // lockedBuffer collects process output written from exec's copying goroutines.
@@ -102,6 +163,14 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+// StartProcess is Start that also returns the process id, for tests that
+// watch the process (its memory, say).
+func StartProcess(t testing.TB, env ...string) (url string, pid int) {
+	t.Helper()
+	p := Run(t, Options{Env: env})
+	return p.URL, p.Cmd.Process.Pid
 }
 
 // PeakRSS returns the most resident memory process pid has used so far

@@ -66,6 +66,12 @@ func survey(ctx context.Context, is *interactive.Service, req *service.Request, 
 		}),
 	)
 	if err != nil {
+		if resp := service.FailOrRetry(err); resp.Retry {
+			// A rate limit, an API error or timeout: the cloud delivers
+			// the request again and the survey starts over (a task that
+			// did reach the API is not sent twice).
+			return resp
+		}
 		job.Narrate("could not task the sensor: "+err.Error(), true)
 		job.Close()
 		return service.Fail(err).WithJobs(job)

@@ -114,6 +114,12 @@ func (t *triager) onDetection(ctx context.Context, req *service.Request) service
 		interactive.OnTimeout(t.processesTimedOut),
 	)
 	if err != nil {
+		if resp := service.FailOrRetry(err); resp.Retry {
+			// A rate limit, an API error or timeout: the cloud delivers
+			// the detection again and the triage starts over (a task that
+			// did reach the API is not sent twice).
+			return resp
+		}
 		job.Narrate("could not task the sensor: "+err.Error(), true)
 		job.Close()
 		return service.Fail(err).WithJobs(job)
