@@ -140,7 +140,7 @@ func TestManifestsProbeHealthzAndReadTheSecretFromTheStore(t *testing.T) {
 		}
 	}
 	k8s, _ := os.ReadFile("kubernetes.yaml")
-	for _, want := range []string{"runAsNonRoot: true", "readinessProbe:", "livenessProbe:", "terminationGracePeriodSeconds:"} {
+	for _, want := range []string{"runAsNonRoot: true", "readinessProbe:\n            httpGet: {path: /readyz", "livenessProbe:", "terminationGracePeriodSeconds: 30"} {
 		if !strings.Contains(string(k8s), want) {
 			t.Errorf("kubernetes.yaml lacks %q", want)
 		}
