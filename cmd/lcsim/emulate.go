@@ -428,7 +428,11 @@ func (e *emulator) printHints(svc *lctest.Service) {
 		fmt.Fprintf(&b, "# note: the service is not installed in %q (no -install): detections will not reach it.\n", e.org.Name)
 	}
 	fmt.Fprintf(&b, "# Drive the service by hand with LC_OID, LC_JWT and LC_SHARED_SECRET exported, e.g.:\n")
-	fmt.Fprintf(&b, "#   lcsim send -data '{\"sid\":\"%s\"}' %s request\n", e.sensors[0].SID, e.cfg.serviceURL)
+	proto := ""
+	if e.cfg.protocol == lctest.Extension {
+		proto = "-protocol extension "
+	}
+	fmt.Fprintf(&b, "#   lcsim send %s-data '{\"sid\":\"%s\"}' %s request\n", proto, e.sensors[0].SID, e.cfg.serviceURL)
 	e.out.write(b.String())
 }
 
