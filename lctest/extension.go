@@ -196,6 +196,7 @@ type extMsg struct {
 	key    string          // idempotency key; fresh when empty
 	level  int             // continuation level of this message
 	det    *Detection      // for the record
+	raw    bool            // data is the content as is (Deliver)
 }
 
 // deliverExt is Deliver for an extension: etype is the kind of content,
@@ -205,7 +206,7 @@ func (s *Service) deliverExt(ctx context.Context, etype string, org *Org, data a
 	if err != nil {
 		return Response{}, fmt.Errorf("lctest: Deliver %s: %w", etype, err)
 	}
-	return s.sendExt(ctx, extMsg{kind: etype, org: org, data: raw, action: "raw"})
+	return s.sendExt(ctx, extMsg{kind: etype, org: org, data: raw, raw: true})
 }
 
 // envelope returns the JSON of m's message.
@@ -215,7 +216,7 @@ func (m extMsg) envelope() ([]byte, error) {
 		return map[string]string{"oid": m.org.OID, "jwt": m.org.JWT, "ident": "lctest@" + m.org.OID}
 	}
 	switch {
-	case m.action == "raw":
+	case m.raw:
 	case m.kind == "request":
 		content = map[string]any{"org": org(), "action": m.action, "data": m.data, "config": map[string]any{}, "resource_state": map[string]any{}, "inv_id": ""}
 	case m.kind == "event":
@@ -256,7 +257,7 @@ func (s *Service) sendExt(ctx context.Context, m extMsg) (Response, error) {
 		hdr.Set("Content-Encoding", "gzip")
 	}
 	what := m.kind
-	if m.action != "" && m.action != "raw" {
+	if m.action != "" {
 		what += " " + m.action
 	}
 	oid := ""
@@ -268,9 +269,6 @@ func (s *Service) sendExt(ctx context.Context, m extMsg) (Response, error) {
 			Attempt: attempt, What: what, Body: body, Detection: m.det})
 		x := s.exchange(ctx, body, wire, hdr, decodeExtResponse)
 		x.EType, x.Action, x.OID, x.MID, x.Attempt, x.sent = m.kind, m.action, oid, m.key, attempt, sent
-		if m.action == "raw" {
-			x.Action = ""
-		}
 		c.notify(Activity{Kind: ActivityResponse, OID: oid, Service: s.name, MID: m.key,
 			Attempt: attempt, What: what, Err: x.Err, Body: x.Body, Exchange: &x})
 		if x.Err != nil {
