@@ -119,7 +119,9 @@
 // unsubscribe, Update update — each only if the schema's required_events
 // lists it; Request sends a request with the schema's default action and
 // RequestAction names another. Requests and events carry the org access
-// data {oid, jwt, ident}. An answer of HTTP 200 is a success; 500 is
+// data {oid, jwt, ident}; a request's inv_id is empty (whether the
+// platform fills it from a rule's event is not documented). An answer of
+// HTTP 200 is a success; 500 is
 // delivered again (same idempotency_key, as many times as
 // WithMaxRedeliveries allows) unless it says retriable: false; 400 is a
 // failure not retried. Both come back as a Response, not an error. An

@@ -161,6 +161,19 @@ func TestExtensionLifecycle(t *testing.T) {
 			if x := svc.Exchanges(); len(x) != 7 || x[3].EType != "request" || x[3].Action != "run" {
 				t.Errorf("exchanges %+v", x)
 			}
+			if _, err := svc.Tick(ctx, org, "org_per_1h"); err == nil || !strings.Contains(err.Error(), "Cloud.Schedule") {
+				t.Errorf("Tick to an extension: %v", err)
+			}
+			if _, err := svc.Update(ctx, org); err == nil {
+				t.Error("Update after Uninstall succeeded")
+			}
+			if resp, err := svc.Deliver(ctx, "error_report", nil, map[string]string{"error": "boom"}); err != nil || !resp.Success {
+				t.Fatalf("Deliver error_report: %+v %v", resp, err)
+			}
+			all := f.messages()
+			if last := all[len(all)-1]; last.what() != "?" || !last.sigOK || last.Version != ExtensionVersion {
+				t.Errorf("raw delivery %+v", last)
+			}
 		})
 	}
 }
