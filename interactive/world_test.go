@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
@@ -39,6 +40,7 @@ type config struct {
 	cloud     []lctest.Option
 	opts      []interactive.Option // for the service process
 	noInstall bool
+	extension bool // serve the service as an extension, and the cloud speaks that protocol
 }
 
 func newWorld(t *testing.T, cfg config, setup func(*interactive.Service)) *world {
@@ -46,8 +48,12 @@ func newWorld(t *testing.T, cfg config, setup func(*interactive.Service)) *world
 	cloud := lctest.New(t, cfg.cloud...)
 	w := &world{cloud: cloud, org: cloud.NewOrg("acme"), log: &lockedBuffer{}}
 	w.host = w.org.AddSensor(lctest.SensorConfig{Hostname: "host-1", Platform: lctest.Linux})
-	w.is = w.process(t, setup, cfg.opts...)
-	reg, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: name, Secret: secret, Handler: w.is})
+	opts, proto := cfg.opts, lctest.ServiceProtocol
+	if cfg.extension {
+		opts, proto = append([]interactive.Option{interactive.WithServiceOptions(extension.Serve())}, opts...), lctest.Extension
+	}
+	w.is = w.process(t, setup, opts...)
+	reg, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: name, Secret: secret, Handler: w.is, Protocol: proto})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,7 @@ type Cloud struct {
 	orgByJWT map[string]*Org
 	sensors  map[string]*Sensor
 	services []*Service
+	pending  []*pendingContinuation // extension continuations waiting for their delay
 }
 
 // New starts an emulated cloud for the test t and closes it when the test

@@ -26,7 +26,15 @@ const maxResponseBody = 32 << 20
 // 200 or a body that is not a response. Deliver checks nothing about
 // installation: it is the raw primitive under Install, Request, Tick and
 // the detection webhooks.
+//
+// For an extension, etype is the kind of message (heartbeat,
+// schema_request, request, event, error_report) and data its content as
+// is (the caller adds org access where needed); the cloud adds version and
+// a fresh idempotency_key, signs, compresses and redelivers it.
 func (s *Service) Deliver(ctx context.Context, etype string, org *Org, data any) (Response, error) {
+	if s.protocol == Extension {
+		return s.deliverExt(ctx, etype, org, data)
+	}
 	switch d := data.(type) {
 	case Detection:
 		data = d.wire(s.cloud.detectionShape)
@@ -74,13 +82,13 @@ func (s *Service) deliver(ctx context.Context, etype string, org *Org, data any,
 	if err != nil {
 		return Response{}, fmt.Errorf("lctest: Deliver %s: encoding the envelope: %w", etype, err)
 	}
-	sig := Sign(s.secret, body)
+	hdr := http.Header{SignatureHeader: {Sign(s.secret, body)}}
 	for attempt := 1; ; attempt++ {
 		// Recorded before the handler runs, so that anything its tasks
 		// cause is recorded after it (see "Job order" in the package doc).
 		sent := c.notify(Activity{Kind: ActivityWebhook, OID: env.OID, Service: s.name, MID: env.MID,
 			Attempt: attempt, What: etype, Body: body, Detection: det})
-		x := s.exchange(ctx, body, sig)
+		x := s.exchange(ctx, body, body, hdr, decodeResponse)
 		x.EType, x.OID, x.MID, x.Attempt, x.sent = etype, env.OID, env.MID, attempt, sent
 		c.notify(Activity{Kind: ActivityResponse, OID: env.OID, Service: s.name, MID: env.MID,
 			Attempt: attempt, What: etype, Err: x.Err, Body: x.Body, Exchange: &x})
@@ -93,16 +101,17 @@ func (s *Service) deliver(ctx context.Context, etype string, org *Org, data any,
 	}
 }
 
-// exchange performs one delivery attempt.
-func (s *Service) exchange(ctx context.Context, body []byte, sig string) Exchange {
+// exchange performs one delivery attempt: it POSTs wire (body, perhaps
+// compressed) with hdr and decodes the answer; the record keeps body.
+func (s *Service) exchange(ctx context.Context, body, wire []byte, hdr http.Header, decode func(int, []byte) (Response, error)) Exchange {
 	x := Exchange{Time: time.Now(), Request: body}
 	var status int
 	var respBody []byte
 	t := s.acquire()
 	if t.handler != nil {
-		status, respBody, x.Err = s.callHandler(ctx, t.handler, body, sig)
+		status, respBody, x.Err = s.callHandler(ctx, t.handler, wire, hdr)
 	} else {
-		status, respBody, x.Err = s.callURL(ctx, t.url, body, sig)
+		status, respBody, x.Err = s.callURL(ctx, t.url, wire, hdr)
 	}
 	t.inflight.Done()
 	x.Body = respBody
@@ -110,24 +119,26 @@ func (s *Service) exchange(ctx context.Context, body []byte, sig string) Exchang
 		x.Response.Status = status
 		return x
 	}
-	x.Response, x.Err = decodeResponse(status, respBody)
+	x.Response, x.Err = decode(status, respBody)
 	return x
 }
 
-func (s *Service) newRequest(ctx context.Context, target string, body []byte, sig string) (*http.Request, error) {
+func (s *Service) newRequest(ctx context.Context, target string, body []byte, hdr http.Header) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "lctest-cloud")
-	req.Header.Set(SignatureHeader, sig)
+	for k, v := range hdr {
+		req.Header[http.CanonicalHeaderKey(k)] = v
+	}
 	return req, nil
 }
 
 // callHandler runs the in-process handler, turning a panic into an error.
-func (s *Service) callHandler(ctx context.Context, h http.Handler, body []byte, sig string) (status int, resp []byte, err error) {
-	req, err := s.newRequest(ctx, "http://lctest.service/", body, sig)
+func (s *Service) callHandler(ctx context.Context, h http.Handler, body []byte, hdr http.Header) (status int, resp []byte, err error) {
+	req, err := s.newRequest(ctx, "http://lctest.service/", body, hdr)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -145,8 +156,8 @@ func (s *Service) callHandler(ctx context.Context, h http.Handler, body []byte, 
 	return res.StatusCode, resp, err
 }
 
-func (s *Service) callURL(ctx context.Context, target string, body []byte, sig string) (int, []byte, error) {
-	req, err := s.newRequest(ctx, target, body, sig)
+func (s *Service) callURL(ctx context.Context, target string, body []byte, hdr http.Header) (int, []byte, error) {
+	req, err := s.newRequest(ctx, target, body, hdr)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -85,8 +85,16 @@
 // element of a list. A top-level "event" or "events" limits a rule to
 // event types. A rule that cannot be compiled is stored but never
 // matches; the record and StoredRule.Err say why. Of the respond actions
-// only report acts (name → cat, priority, metadata → detect_mtd); the rest
-// are ignored.
+// report acts (name → cat, priority, metadata → detect_mtd) and so does
+// extension request (see Extensions); the rest are ignored.
+//
+// A top-level "target" says what a rule runs on: edr (sensor events, the
+// default); schedule, the events Cloud.Schedule fires ("12h_per_org" once
+// per organization, "1h_per_sensor" once per sensor), as {routing, event}
+// with routing/event_type the schedule's name; and detection, each
+// detection the organization's rules report, the detection being the
+// root. Only extension requests act on the schedule and detection
+// targets.
 //
 // # Webhooks
 //
@@ -98,6 +106,58 @@
 // itself: detect is the bare event payload and source the reporting
 // rule's namespace; WithDetectionShape(NestedDetection) sends the older
 // shape instead.
+//
+// # Extensions
+//
+// ServiceConfig.Protocol = Extension speaks LimaCharlie's extension
+// protocol to the service instead. Every message carries version
+// 20221218 and an idempotency_key, unique per delivery and the same on
+// each redelivery, is signed in lc-ext-sig (Sign of the JSON) and sent
+// gzip-compressed (Content-Encoding: gzip; ServiceConfig.PlainBody sends
+// it as is). Register sends heartbeat and schema_request and keeps the
+// schema (Service.Schema); Install sends event subscribe, Uninstall
+// unsubscribe, Update update — each only if the schema's required_events
+// lists it; Request sends a request with the schema's default action and
+// RequestAction names another. Requests and events carry the org access
+// data {oid, jwt, ident}; a request's inv_id is empty (whether the
+// platform fills it from a rule's event is not documented). An answer of
+// HTTP 200 is a success; 500 is
+// delivered again (same idempotency_key, as many times as
+// WithMaxRedeliveries allows) unless it says retriable: false; 400 is a
+// failure not retried. Both come back as a Response, not an error. An
+// extension gets no ticks (Tick fails: use Schedule) and no detection
+// webhooks: what reaches it comes through rules.
+//
+// A rule's "extension request" action — {action: "extension request",
+// "extension name": N, "extension action": A, "extension request":
+// {key: value}} — sends extension N, when it is subscribed in the
+// organization, a request with action A and data built from what the rule
+// matched (an event's {routing, event}, or the detection). Of the
+// transform lctest implements a subset: a value without "{{" is a dotted
+// path ("event", "routing.sid", "event.FILE_PATH"; "@this" for the whole
+// root) that selects that value as JSON, and leaves the key out when it
+// leads nowhere; a value with "{{ .a.b }}" (or "{{ json .a.b }}") is a
+// template rendered as a string — a string as is, a number or bool as its
+// text, an object as JSON. A request for an extension not subscribed is
+// recorded as a rule error.
+//
+// An answer's continuations, [{in_delay_sec, action, state}], make the
+// cloud send a request with that action and data = state after the
+// delay, keyed "<parent key>:<level>" (the i-th of one answer, from 0,
+// "<parent key>.<i>:<level>" after the first, so that each delivery's key
+// is unique). At most 10 levels, 100 per answer and 300 s each: what
+// exceeds a limit is not scheduled and is recorded as a rule error
+// (What "continuation"). A continuation whose delay is 0 is sent at once
+// and WaitIdle waits for it; a later one waits in real time, and WaitIdle
+// does not wait for it. Cloud.RunContinuations fires every waiting one
+// now, so a test need not wait; PendingContinuations counts them.
+//
+// Extensions have no jobs; the framework puts them in the answer's
+// data.jobs, so lctest reads Response.Jobs from there and Service.Jobs and
+// Service.Job merge them as they merge a service's. Every message and
+// answer is in the record as a service's webhooks are: What is the kind
+// and the action or event name ("request run", "event subscribe"), MID
+// the idempotency_key.
 //
 // # The record
 //

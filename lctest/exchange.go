@@ -14,8 +14,11 @@ type Response struct {
 	Retry   bool
 	Error   string
 	Data    json.RawMessage // as sent; nil when absent
-	Jobs    []Job           // new jobs and job updates, as sent
+	Jobs    []Job           // new jobs and job updates, as sent (an extension's: data.jobs)
 	Status  int             // the HTTP status code
+	// Continuations are what an extension's answer asked the cloud to
+	// deliver later.
+	Continuations []Continuation
 }
 
 // responseWire is the JSON shape of a response.
@@ -54,9 +57,10 @@ func clip(body []byte) string {
 // Exchange is one delivery attempt of a webhook and what came back.
 type Exchange struct {
 	Time    time.Time
-	EType   string
+	EType   string // for an extension, the kind of message: request, event, heartbeat, …
+	Action  string // for an extension, the request's action or the event's name
 	OID     string // empty for global etypes
-	MID     string // the same on every redelivery
+	MID     string // the same on every redelivery; an extension's idempotency_key
 	Attempt int    // 1 for the first delivery
 	Request json.RawMessage
 	// Response is the decoded answer; zero but for Status when Err is set.

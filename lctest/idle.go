@@ -61,7 +61,11 @@ func (t *idleTracker) wait(ctx context.Context) error {
 // rules, and every detection webhook has its response. Work started by
 // those webhooks (a service tasking another sensor while handling a
 // detection) is waited for too, because it starts before the webhook that
-// caused it ends. A task to an offline sensor is never in flight.
+// caused it ends. A task to an offline sensor is never in flight. An
+// extension's continuation is in flight once it is due: one whose delay
+// is 0 from the answer that asked for it on, a later one only when its
+// delay has passed (or RunContinuations fires it), so WaitIdle never
+// waits out a delay.
 // WaitIdle returns ctx's error if ctx ends first.
 func (c *Cloud) WaitIdle(ctx context.Context) error {
 	return c.idle.wait(ctx)

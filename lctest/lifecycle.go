@@ -9,7 +9,13 @@ import (
 
 // Health sends a health webhook and, when it succeeds, keeps the
 // detect_subscriptions and callbacks of the answer.
+//
+// For an extension, Health sends heartbeat and schema_request and keeps
+// the schema; the response is zero.
 func (s *Service) Health(ctx context.Context) (Response, error) {
+	if s.protocol == Extension {
+		return Response{}, s.registerExtension(ctx)
+	}
 	resp, err := s.Deliver(ctx, "health", nil, nil)
 	if err != nil {
 		return resp, err
@@ -43,6 +49,9 @@ func (s *Service) Install(ctx context.Context, org *Org) (Response, error) {
 		return Response{}, fmt.Errorf("lctest: Install %q: org is nil", s.name)
 	}
 	s.setInstalled(org.OID, true)
+	if s.protocol == Extension {
+		return s.extEvent(ctx, org, "subscribe")
+	}
 	return s.Deliver(ctx, "org_install", org, nil)
 }
 
@@ -53,12 +62,20 @@ func (s *Service) Uninstall(ctx context.Context, org *Org) (Response, error) {
 		return Response{}, fmt.Errorf("lctest: Uninstall %q: org is nil", s.name)
 	}
 	defer s.setInstalled(org.OID, false)
+	if s.protocol == Extension {
+		return s.extEvent(ctx, org, "unsubscribe")
+	}
 	return s.Deliver(ctx, "org_uninstall", org, nil)
 }
 
 // Request sends a request webhook with data (the request parameters)
-// to the service, which must be installed in org.
+// to the service, which must be installed in org. An extension gets a
+// request with its schema's default action (DefaultRequestAction when it
+// marks none); RequestAction names another.
 func (s *Service) Request(ctx context.Context, org *Org, data any) (Response, error) {
+	if s.protocol == Extension {
+		return s.RequestAction(ctx, org, s.defaultAction(), data)
+	}
 	if err := s.mustBeInstalled("request", org); err != nil {
 		return Response{}, err
 	}
@@ -69,6 +86,9 @@ func (s *Service) Request(ctx context.Context, org *Org, data any) (Response, er
 // installed in, or a global once_per_* with a nil org (no oid, no jwt).
 // For sensor_per_* use TickSensor.
 func (s *Service) Tick(ctx context.Context, org *Org, etype string) (Response, error) {
+	if s.protocol == Extension {
+		return Response{}, fmt.Errorf("lctest: Tick %s: an extension gets no ticks: use Cloud.Schedule", etype)
+	}
 	switch {
 	case isPeriodic(etype, "org_per_"):
 		if err := s.mustBeInstalled(etype, org); err != nil {
@@ -91,6 +111,9 @@ func (s *Service) Tick(ctx context.Context, org *Org, etype string) (Response, e
 func (s *Service) TickSensor(ctx context.Context, sensor *Sensor, etype string) (Response, error) {
 	if sensor == nil {
 		return Response{}, fmt.Errorf("lctest: TickSensor %s: sensor is nil", etype)
+	}
+	if s.protocol == Extension {
+		return Response{}, fmt.Errorf("lctest: TickSensor %s: an extension gets no ticks: use Cloud.Schedule", etype)
 	}
 	if !isPeriodic(etype, "sensor_per_") {
 		return Response{}, fmt.Errorf("lctest: TickSensor: %q is not a sensor_per_* etype (1h, 3h, 12h, 24h, 7d or 30d)", etype)

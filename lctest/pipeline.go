@@ -48,10 +48,13 @@ func (c *Cloud) emit(ctx context.Context, s *Sensor, investigationID string, eve
 		body := toJSON(ev)
 		c.notify(Activity{Kind: ActivityEvent, OID: s.org.OID, SID: s.SID, What: ev.Routing.EventType,
 			InvestigationID: investigationID, Body: body})
-		for _, d := range c.evaluate(s, ev, body) {
+		dets, calls := c.evaluate(s, ev, body)
+		c.callExtensions(ctx, s.org, calls)
+		for _, d := range dets {
 			c.notify(Activity{Kind: ActivityDetection, OID: s.org.OID, SID: s.SID, What: d.Cat,
 				InvestigationID: investigationID, Body: toJSON(d), Detection: &d})
 			c.fanOut(ctx, s.org, d)
+			c.callExtensions(ctx, s.org, c.evaluateDetection(s.org, d))
 		}
 	}
 }
@@ -95,20 +98,85 @@ func (s *Sensor) newEvent(e Event, investigationID string) (SensorEvent, error) 
 }
 
 // evaluate runs ev (body is its JSON) through the organization's rules
-// and returns the detections their report actions make.
-func (c *Cloud) evaluate(s *Sensor, ev SensorEvent, body []byte) []Detection {
+// and returns the detections their report actions make and the extension
+// requests their extension request actions make.
+func (c *Cloud) evaluate(s *Sensor, ev SensorEvent, body []byte) ([]Detection, []extensionCall) {
 	// The evaluator walks plain JSON values, the shape rules are written for.
 	doc, err := dr.Decode(body)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var out []Detection
+	var calls []extensionCall
 	for _, m := range s.org.rules.Evaluate(doc) {
 		for _, rep := range m.Reports {
 			out = append(out, c.newDetection(ev, m.Rule, rep))
 		}
+		calls = appendCalls(calls, m, doc, nil)
 	}
-	return out
+	return out, calls
+}
+
+// evaluateDetection runs d through the organization's rules of the
+// detection target and returns the extension requests they make (their
+// report actions are ignored: a detection does not report detections).
+func (c *Cloud) evaluateDetection(org *Org, d Detection) []extensionCall {
+	doc, err := dr.Decode(toJSON(d))
+	if err != nil {
+		return nil
+	}
+	var calls []extensionCall
+	for _, m := range org.rules.EvaluateTarget(dr.TargetDetection, doc) {
+		calls = appendCalls(calls, m, doc, &d)
+	}
+	return calls
+}
+
+func appendCalls(calls []extensionCall, m dr.Match, doc map[string]any, det *Detection) []extensionCall {
+	for _, x := range m.Extensions {
+		calls = append(calls, extensionCall{name: x.Extension, action: x.Action, data: x.Build(doc), det: det})
+	}
+	return calls
+}
+
+// Schedule fires the schedule event name about org, as the platform does
+// on its schedule: name is <N>h_per_org (once for the organization) or
+// <N>h_per_sensor (once per sensor of the organization), e.g.
+// "12h_per_org". Each runs as {routing, event} through the organization's
+// rules of the schedule target (detect with target: schedule and event:
+// name); their extension requests are delivered before Schedule returns.
+// The routing carries oid, event_type (name), event_time and, per sensor,
+// sid and hostname; the event is empty.
+func (c *Cloud) Schedule(ctx context.Context, org *Org, name string) error {
+	perSensor, ok := validSchedule(name)
+	if !ok {
+		return fmt.Errorf("lctest: Schedule: %q is not a schedule event (<N>h_per_org or <N>h_per_sensor, e.g. 12h_per_org)", name)
+	}
+	if org == nil {
+		return errors.New("lctest: Schedule: org is nil")
+	}
+	if !c.begin() {
+		return ErrClosed
+	}
+	defer c.finish()
+	ctx, stop := c.withCloudContext(ctx)
+	defer stop()
+	sensors := []*Sensor{nil}
+	if perSensor {
+		sensors = org.Sensors()
+	}
+	for _, s := range sensors {
+		doc := scheduleDoc(org, s, name)
+		// Not a sensor's event: recorded without a sid, so that
+		// Sensor.Events does not list it.
+		c.notify(Activity{Kind: ActivityEvent, OID: org.OID, What: name, Body: toJSON(doc)})
+		var calls []extensionCall
+		for _, m := range org.rules.EvaluateTarget(dr.TargetSchedule, doc) {
+			calls = appendCalls(calls, m, doc, nil)
+		}
+		c.callExtensions(ctx, org, calls)
+	}
+	return ctx.Err()
 }
 
 // newDetection builds the detection a report action of rule makes of ev.

@@ -16,7 +16,8 @@ const (
 	// in OfflineError mode) or ignored (repeated idempotency key); Task is
 	// the call and Err says which.
 	ActivityTaskRefused
-	// ActivityEvent is an event a sensor emitted; Body is the event.
+	// ActivityEvent is an event a sensor emitted; Body is the event. A
+	// schedule event (Cloud.Schedule) is one too, without a SID.
 	ActivityEvent
 	// ActivityDetection is a detection a rule reported; Detection is it.
 	ActivityDetection

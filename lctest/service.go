@@ -17,15 +17,23 @@ type ServiceConfig struct {
 	Secret  string       // the shared secret webhooks are signed with
 	Handler http.Handler // called in-process
 	URL     string       // or POSTed to, e.g. http://127.0.0.1:8080/
+	// Protocol is the webhook protocol: ServiceProtocol (the default) or
+	// Extension.
+	Protocol Protocol
+	// PlainBody sends an extension's messages uncompressed; by default
+	// they are gzip-compressed (Content-Encoding: gzip).
+	PlainBody bool
 }
 
 // Service is a service registered with the cloud. What it was sent and
 // answered is in the cloud's record: Exchanges, Detections and Jobs are
 // views of it. Its methods are safe for concurrent use.
 type Service struct {
-	cloud  *Cloud
-	name   string
-	secret []byte
+	cloud    *Cloud
+	name     string
+	secret   []byte
+	protocol Protocol
+	plain    bool
 
 	targetMu sync.Mutex
 	target   *target // where webhooks go now; SetHandler replaces it
@@ -34,6 +42,7 @@ type Service struct {
 	subs      []string        // health detect_subscriptions
 	callbacks []string        // health callbacks
 	installed map[string]bool // by OID
+	schema    ExtensionSchema // an extension's answer to schema_request
 }
 
 // target is one destination of webhooks: an in-process handler or a URL,
@@ -92,11 +101,17 @@ func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, erro
 		secret:    []byte(cfg.Secret),
 		target:    &target{handler: cfg.Handler, url: cfg.URL},
 		installed: map[string]bool{},
+		protocol:  cfg.Protocol,
+		plain:     cfg.PlainBody,
 	}
 	if c.service(cfg.Name) != nil {
 		return nil, fmt.Errorf("lctest: Register: a service named %q is already registered", cfg.Name)
 	}
-	if _, err := s.Health(ctx); err != nil {
+	if cfg.Protocol == Extension {
+		if err := s.registerExtension(ctx); err != nil {
+			return nil, fmt.Errorf("lctest: Register extension %q: %w", cfg.Name, err)
+		}
+	} else if _, err := s.Health(ctx); err != nil {
 		return nil, fmt.Errorf("lctest: Register %q: %w", cfg.Name, err)
 	}
 	c.mu.Lock()
@@ -139,7 +154,7 @@ func (c *Cloud) subscribers(org *Org, cat string) []*Service {
 func (s *Service) wants(oid, cat string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.installed[oid] && slices.Contains(s.subs, cat)
+	return s.protocol == ServiceProtocol && s.installed[oid] && slices.Contains(s.subs, cat)
 }
 
 // Name returns the service's name.

@@ -155,7 +155,7 @@ func (n *narrator) responseLines(a lctest.Activity) []string {
 	aboutSID := n.webhooks[a.MID]
 	delete(n.webhooks, a.MID)
 	n.mu.Unlock()
-	if a.What == "health" {
+	if a.What == "health" || a.What == "heartbeat" || a.What == "schema_request" {
 		return nil // Register's retries would repeat it; the commands say it once
 	}
 	if a.Err != nil {
@@ -166,9 +166,17 @@ func (n *narrator) responseLines(a lctest.Activity) []string {
 		Retry   bool        `json:"retry"`
 		Error   string      `json:"error"`
 		Jobs    []jobs.Wire `json:"jobs"`
+		Data    struct {
+			Jobs []jobs.Wire `json:"jobs"`
+		} `json:"data"`
 	}
 	if err := json.Unmarshal(a.Body, &resp); err != nil {
 		return []string{fmt.Sprintf("✗ %s answer is not a response: %v", a.What, err)}
+	}
+	if x := a.Exchange; x != nil && x.Action != "" {
+		// An extension's answer: its HTTP status says how it went, and
+		// its jobs ride in data.jobs.
+		resp.Success, resp.Retry, resp.Jobs = x.Response.Success, x.Response.Retry, resp.Data.Jobs
 	}
 	var out []string
 	switch {

@@ -32,6 +32,7 @@ type demoConfig struct {
 	ttl              time.Duration
 	wait, grace      time.Duration
 	verbose, quiet   bool
+	protocol         lctest.Protocol
 }
 
 const demoUsage = `usage: lcsim demo [flags] -- COMMAND [ARGS...]
@@ -49,6 +50,7 @@ COMMAND runs with lcsim's environment plus:
   LC_SHARED_SECRET=<random>   the secret webhooks are signed with
   LC_API_URL=<the cloud>      the REST API it tasks sensors through
   SURVEY_TTL=<-ttl>           how long a sensor has to answer, e.g. 2s
+  LC_PROTOCOL=<-protocol>     service or extension: the webhook protocol
 lcsim waits up to -wait for GET http://127.0.0.1:PORT/healthz to answer 200,
 then registers it. When the demo ends, or fails, COMMAND gets SIGTERM, and
 SIGKILL after -grace. Its output is discarded unless -v.
@@ -69,6 +71,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.grace, "grace", 5*time.Second, "how long the service has to exit after SIGTERM before it is killed")
 	fs.BoolVar(&c.verbose, "v", false, "copy the service's output to standard error")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print progress as answers arrive")
+	fs.Var(protocolFlag{&c.protocol}, "protocol", "webhook protocol: service or extension (passed as LC_PROTOCOL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, demoUsage)
 		fs.PrintDefaults()
@@ -158,6 +161,7 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err erro
 		"LC_SHARED_SECRET=" + secret,
 		"LC_API_URL=" + d.cloud.URL(),
 		"SURVEY_TTL=" + c.ttl.String(),
+		"LC_PROTOCOL=" + c.protocol.String(),
 	}, childOut)
 	if err != nil {
 		return err
@@ -216,14 +220,20 @@ func (d *demoRun) register(ctx context.Context, serviceURL, secret string) error
 	}
 	ctx, cancel := context.WithTimeout(ctx, demoSettle)
 	defer cancel()
-	if err := postHealth(ctx, serviceURL, secret); refusedSignature(err) {
-		return errors.New("the service refused the signature (HTTP 401): it must verify webhooks with the secret lcsim passes in LC_SHARED_SECRET")
+	if d.cfg.protocol == lctest.ServiceProtocol {
+		if err := postHealth(ctx, serviceURL, secret); refusedSignature(err) {
+			return errors.New("the service refused the signature (HTTP 401): it must verify webhooks with the secret lcsim passes in LC_SHARED_SECRET")
+		}
 	}
-	svc, err := d.cloud.Register(ctx, lctest.ServiceConfig{Name: d.cfg.name, Secret: secret, URL: serviceURL})
+	svc, err := d.cloud.Register(ctx, lctest.ServiceConfig{Name: d.cfg.name, Secret: secret, URL: serviceURL, Protocol: d.cfg.protocol})
 	if err != nil {
 		return fmt.Errorf("registering the service with the emulated cloud: %w", err)
 	}
 	d.svc = svc
+	if d.cfg.protocol == lctest.Extension {
+		d.out.printf("registered as an extension: heartbeat answered; actions %s; events %s\n", listOrNone(svc.Schema().Actions), listOrNone(svc.Schema().RequiredEvents))
+		return nil
+	}
 	d.out.printf("registered: health answered, subscribes to %s\n", listOrNone(svc.Subscriptions()))
 	return nil
 }
@@ -332,11 +342,43 @@ func (d *demoRun) flushTimeouts(ctx context.Context) error {
 		return ctx.Err()
 	case <-time.After(time.Until(d.lastOffline.Add(d.cfg.ttl))):
 	}
+	if d.cfg.protocol == lctest.Extension {
+		return d.flushContinuations(ctx, waiting, limit)
+	}
 	d.out.printf("== org_per_1h tick: carries the timed-out jobs' updates (and re-stores the rule)\n")
 	poll := time.NewTicker(tickEvery)
 	defer poll.Stop()
 	for {
 		if _, err := d.svc.Tick(ctx, d.org, "org_per_1h"); err != nil && ctx.Err() == nil {
+			return err
+		}
+		if err := d.cloud.WaitIdle(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+		if d.allClosed(waiting) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("the surveys of offline sensors were not closed within %s: does the service read SURVEY_TTL?", limit)
+			}
+			return ctx.Err()
+		case <-poll.C:
+		}
+	}
+}
+
+// flushContinuations is flushTimeouts for an extension: each task's
+// timeout rides a continuation, whose answer carries the job update. The
+// cloud fires them now rather than after their delay, until the jobs are
+// closed.
+func (d *demoRun) flushContinuations(ctx context.Context, waiting []string, limit time.Duration) error {
+	d.out.printf("== firing the timeout continuations: their answers carry the timed-out jobs' updates\n")
+	poll := time.NewTicker(tickEvery)
+	defer poll.Stop()
+	for {
+		if _, err := d.cloud.RunContinuations(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
 		if err := d.cloud.WaitIdle(ctx); err != nil && ctx.Err() == nil {

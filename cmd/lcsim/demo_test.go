@@ -131,6 +131,7 @@ func TestDemoFlags(t *testing.T) {
 		{[]string{}, "no service to run: give its command after --"},
 		{[]string{"--"}, "no service to run: give its command after --"},
 		{[]string{"-bogus"}, "flag provided but not defined"},
+		{[]string{"-protocol", "grpc"}, `"grpc": use service or extension`},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -265,5 +266,30 @@ func TestDemoServiceRefusesSignature(t *testing.T) {
 	}
 	if want := "lcsim demo: the service refused the signature (HTTP 401): it must verify webhooks with the secret lcsim passes in LC_SHARED_SECRET\n"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+func TestDemoExtension(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"demo", "-protocol", "extension", "-ttl", "1s", "-rows", "3", "--", packagesBinary(t)}, nil, &out, &errOut)
+	text := out.String()
+	if code != 0 {
+		t.Fatalf("exit code %d; stderr: %s\n%s", code, errOut.String(), text)
+	}
+	for _, w := range []string{
+		`(?m)^registered as an extension: heartbeat answered; actions __lcsvc_reply, __lcsvc_timeout, request; events subscribe, unsubscribe, update$`,
+		`(?m)^rule stored: managed/svc-package-survey-ex \(enabled\)$`,
+		`"action": "extension request"`,
+		`(?m)^  ← OS_PACKAGES_REP from web-1 \(\d+ packages\)$`,
+		`(?m)^== firing the timeout continuations`,
+		`(?m)^  ✓ job [0-9a-f]{8} closed \(db-1\)$`,
+		`(?m)^summary: 4 sensors surveyed: 3 answered with \d+ packages in all, 1 timed out$`,
+	} {
+		if !regexp.MustCompile(w).MatchString(text) {
+			t.Errorf("output does not match %s", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", text)
 	}
 }

@@ -41,6 +41,7 @@ type emulateConfig struct {
 	rows          int
 	wait          time.Duration
 	exit, quiet   bool
+	protocol      lctest.Protocol
 }
 
 func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -61,6 +62,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the service to answer health (it may be started after emulate)")
 	fs.BoolVar(&c.exit, "exit", false, "exit after the actions instead of serving until interrupted (exit status 1 if a webhook failed)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print activity as it happens")
+	fs.Var(protocolFlag{&c.protocol}, "protocol", "webhook protocol: service or extension (an extension gets subscribe for -install, and -tick as a schedule: org_per_12h fires 12h_per_org; -name must then be the extension's name, which its rules call)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: lcsim emulate [flags]
 
@@ -132,6 +134,9 @@ func (c *emulateConfig) check() (map[string]any, error) {
 		if err := checkTick(c.tick); err != nil {
 			return nil, err
 		}
+		if c.protocol == lctest.Extension && scheduleName(c.tick) == "" {
+			return nil, fmt.Errorf("-tick %s has no counterpart for an extension: give org_per_ or sensor_per_ with 1h, 3h, 12h, 24h or 7d", c.tick)
+		}
 		if !strings.HasPrefix(c.tick, "once_per_") && !c.install {
 			return nil, fmt.Errorf("-tick %s goes to an organization the service is installed in: add -install", c.tick)
 		}
@@ -166,6 +171,24 @@ func checkTick(etype string) error {
 		}
 	}
 	return fmt.Errorf("-tick %q: give a scheduled etype: org_per_, once_per_ or sensor_per_ followed by 1h, 3h, 12h, 24h, 7d or 30d", etype)
+}
+
+// scheduleName is the schedule event that stands for the tick etype for an
+// extension (org_per_12h → 12h_per_org), or "" when none does.
+func scheduleName(etype string) string {
+	for prefix, per := range map[string]string{"org_per_": "org", "sensor_per_": "sensor"} {
+		period, ok := strings.CutPrefix(etype, prefix)
+		if !ok {
+			continue
+		}
+		switch period {
+		case "1h", "3h", "12h", "24h":
+			return period + "_per_" + per
+		case "7d":
+			return "168h_per_" + per
+		}
+	}
+	return ""
 }
 
 // emulator is one run of `lcsim emulate`.
@@ -214,8 +237,13 @@ func (e *emulator) run(ctx context.Context, data map[string]any) int {
 		fmt.Fprintln(e.stderr, "lcsim emulate:", err)
 		return 1
 	}
-	e.out.printf("service %q at %s answered health: subscribes to %s; callbacks %s\n",
-		svc.Name(), e.cfg.serviceURL, listOrNone(svc.Subscriptions()), listOrNone(svc.Callbacks()))
+	if e.cfg.protocol == lctest.Extension {
+		e.out.printf("extension %q at %s answered heartbeat and schema_request: actions %s; events %s\n",
+			svc.Name(), e.cfg.serviceURL, listOrNone(svc.Schema().Actions), listOrNone(svc.Schema().RequiredEvents))
+	} else {
+		e.out.printf("service %q at %s answered health: subscribes to %s; callbacks %s\n",
+			svc.Name(), e.cfg.serviceURL, listOrNone(svc.Subscriptions()), listOrNone(svc.Callbacks()))
+	}
 	ok := e.act(ctx, svc, data)
 	if e.cfg.exit {
 		if !ok {
@@ -266,7 +294,7 @@ func (e *emulator) register(ctx context.Context) (*lctest.Service, error) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, healthAttempt)
 	defer cancel()
-	return e.cloud.Register(rctx, lctest.ServiceConfig{Name: e.cfg.name, Secret: e.cfg.secret, URL: e.cfg.serviceURL})
+	return e.cloud.Register(rctx, lctest.ServiceConfig{Name: e.cfg.name, Secret: e.cfg.secret, URL: e.cfg.serviceURL, Protocol: e.cfg.protocol})
 }
 
 // act performs -install, -request and -tick, waits for the cloud to
@@ -301,7 +329,9 @@ func (e *emulator) act(ctx context.Context, svc *lctest.Service, data map[string
 			ok = false
 		}
 	}
-	if e.cfg.install {
+	if e.cfg.install && e.cfg.protocol == lctest.Extension {
+		step("subscribe", func(ctx context.Context) (lctest.Response, error) { return svc.Install(ctx, e.org) })
+	} else if e.cfg.install {
 		step("org_install", func(ctx context.Context) (lctest.Response, error) { return svc.Install(ctx, e.org) })
 	}
 	if data != nil {
@@ -313,7 +343,12 @@ func (e *emulator) act(ctx context.Context, svc *lctest.Service, data map[string
 			return svc.Request(ctx, e.org, json.RawMessage(raw))
 		})
 	}
-	if t := e.cfg.tick; t != "" {
+	if t := e.cfg.tick; t != "" && e.cfg.protocol == lctest.Extension {
+		name := scheduleName(t)
+		step(name, func(ctx context.Context) (lctest.Response, error) {
+			return lctest.Response{}, e.cloud.Schedule(ctx, e.org, name)
+		})
+	} else if t != "" {
 		switch {
 		case strings.HasPrefix(t, "sensor_per_"):
 			for _, s := range e.sensors {
@@ -359,7 +394,11 @@ func (e *emulator) printExchanges(xs []lctest.Exchange) bool {
 		if x.Attempt > 1 {
 			attempt = fmt.Sprintf("(attempt %d)", x.Attempt)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", x.EType, oneLine(outcome), attempt)
+		what := x.EType
+		if x.Action != "" {
+			what += " " + x.Action
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", what, oneLine(outcome), attempt)
 	}
 	tw.Flush()
 	e.out.write(trimLineEnds(b.String()))
@@ -389,7 +428,11 @@ func (e *emulator) printHints(svc *lctest.Service) {
 		fmt.Fprintf(&b, "# note: the service is not installed in %q (no -install): detections will not reach it.\n", e.org.Name)
 	}
 	fmt.Fprintf(&b, "# Drive the service by hand with LC_OID, LC_JWT and LC_SHARED_SECRET exported, e.g.:\n")
-	fmt.Fprintf(&b, "#   lcsim send -data '{\"sid\":\"%s\"}' %s request\n", e.sensors[0].SID, e.cfg.serviceURL)
+	proto := ""
+	if e.cfg.protocol == lctest.Extension {
+		proto = "-protocol extension "
+	}
+	fmt.Fprintf(&b, "#   lcsim send %s-data '{\"sid\":\"%s\"}' %s request\n", proto, e.sensors[0].SID, e.cfg.serviceURL)
 	e.out.write(b.String())
 }
 

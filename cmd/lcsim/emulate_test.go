@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,11 @@ func startEmulation(t *testing.T, args ...string) *emulation {
 	}()
 
 	apiURL := strings.TrimPrefix(e.out.waitFor(t, "export LC_API_URL=", wait), "export LC_API_URL=")
-	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=" + emulateSecret, "LC_API_URL=" + apiURL}, io.Discard)
+	proto := "service"
+	if slices.Contains(args, "extension") {
+		proto = "extension"
+	}
+	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=" + emulateSecret, "LC_API_URL=" + apiURL, "LC_PROTOCOL=" + proto}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +118,21 @@ func TestEmulateActions(t *testing.T) {
 			name: "tick",
 			args: []string{"-install", "-tick", "org_per_1h", "-quiet"},
 			want: []string{`(?m)^exchanges \(2\):\n  org_install +success\n  org_per_1h +success$`},
+		},
+		{
+			name: "survey over extensions",
+			args: []string{"-protocol", "extension", "-install", "-request", "{}", "-request-sensor", "1"},
+			want: []string{
+				`(?m)^extension "package-survey" at \S+ answered heartbeat and schema_request: actions __lcsvc_reply, __lcsvc_timeout, request; events subscribe, unsubscribe, update$`,
+				`(?m)^→ task os_packages to web-1 \(linux\)$`,
+				`(?m)^✓ job [0-9a-f]{8} closed \(web-1\)$`,
+				`(?m)^exchanges \(3\):\n  event subscribe +success\n  request request +success\n  request __lcsvc_reply +success$`,
+			},
+		},
+		{
+			name: "schedule over extensions",
+			args: []string{"-protocol", "extension", "-install", "-tick", "org_per_12h", "-quiet"},
+			want: []string{`(?m)^== 12h_per_org$`, `(?m)^exchanges \(1\):\n  event subscribe +success$`},
 		},
 		{
 			name: "unimplemented tick exits 1",
@@ -278,6 +298,9 @@ func TestEmulateFlags(t *testing.T) {
 		{"request not an object", []string{"-service", svc, "-secret", "s", "-install", "-request", "[1]"}, 2, "", "one JSON object"},
 		{"request trailing data", []string{"-service", svc, "-secret", "s", "-install", "-request", "{} {}"}, 2, "", "one JSON object"},
 		{"sensor out of range", []string{"-service", svc, "-secret", "s", "-install", "-request", "{}", "-request-sensor", "4"}, 2, "", "from 1 to 3"},
+		{"no once_per for extensions", []string{"-service", svc, "-secret", "s", "-protocol", "extension", "-tick", "once_per_1h"}, 2, "", "no counterpart for an extension"},
+		{"no 30d for extensions", []string{"-service", svc, "-secret", "s", "-protocol", "extension", "-install", "-tick", "org_per_30d"}, 2, "", "no counterpart for an extension"},
+		{"bad protocol", []string{"-protocol", "x"}, 2, "", "use service or extension"},
 		{"sensor without request", []string{"-service", svc, "-secret", "s", "-request-sensor", "1"}, 2, "", "without -request"},
 		{"bad tick", []string{"-service", svc, "-secret", "s", "-install", "-tick", "org_per_2h"}, 2, "", "scheduled etype"},
 		{"not a tick", []string{"-service", svc, "-secret", "s", "-install", "-tick", "request"}, 2, "", "scheduled etype"},

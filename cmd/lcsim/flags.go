@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/lcsvc/lcservice/lctest"
 )
 
 // errUsage reports a bad command line whose explanation was printed already.
@@ -49,6 +51,28 @@ func flagsFromEnv(fs *flag.FlagSet, env map[string]string) error {
 		if err := fs.Set(name, v); err != nil {
 			return fmt.Errorf("$%s (for -%s): %w", variable, name, err)
 		}
+	}
+	return nil
+}
+
+// protocolFlag is a -protocol flag: service (the default) or extension.
+type protocolFlag struct{ p *lctest.Protocol }
+
+func (f protocolFlag) String() string {
+	if f.p == nil {
+		return lctest.ServiceProtocol.String()
+	}
+	return f.p.String()
+}
+
+func (f protocolFlag) Set(v string) error {
+	switch v {
+	case "service":
+		*f.p = lctest.ServiceProtocol
+	case "extension":
+		*f.p = lctest.Extension
+	default:
+		return fmt.Errorf("%q: use service or extension", v)
 	}
 	return nil
 }

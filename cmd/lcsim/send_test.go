@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/service"
 )
 
@@ -109,5 +110,41 @@ func TestUsage(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"bogus"}, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), `unknown command "bogus"`) {
 		t.Errorf("bogus: %d", code)
+	}
+}
+
+func TestSendExtension(t *testing.T) {
+	url := echoService(t, "right", extension.Serve())
+	const oid = "-oid=11111111-2222-3333-4444-555555555555"
+	const jwt = "-jwt=j"
+	ext := "-protocol=extension"
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"heartbeat", []string{ext, "-secret=right", url, "heartbeat"}, 0, "{}", ""},
+		{"schema", []string{ext, "-secret=right", url, "schema_request"}, 0, `"request_schema"`, ""},
+		{"request", []string{ext, "-secret=right", oid, jwt, `-data={"name":"ada"}`, url, "request"}, 0, `"name": "ada"`, ""},
+		{"request failing", []string{ext, "-secret=right", oid, jwt, `-data={"fail":"y"}`, url, "request"}, 1, `"asked to fail"`, "HTTP 400"},
+		{"unknown action", []string{ext, "-secret=right", oid, jwt, "-action=nope", url, "request"}, 1, `unknown action`, "HTTP 400"},
+		{"install is subscribe", []string{ext, "-secret=right", oid, jwt, url, "install"}, 0, `"installed": "11111111-2222-3333-4444-555555555555"`, ""},
+		{"request needs the org", []string{ext, "-secret=right", url, "request"}, 2, "", "pass -oid and -jwt"},
+		{"not a message", []string{ext, "-secret=right", url, "org_per_1h"}, 2, "", "not an extension message"},
+		{"wrong secret", []string{ext, "-secret=wrong", url, "heartbeat"}, 1, "", "not the one the service was started with"},
+		{"bad protocol", []string{"-protocol=grpc", url, "heartbeat"}, 2, "", "use service or extension"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("LC_SHARED_SECRET", "")
+			t.Setenv("LC_OID", "")
+			t.Setenv("LC_JWT", "")
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), append([]string{"send"}, c.args...), strings.NewReader(""), &out, &errOut)
+			if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errOut.String(), c.err) {
+				t.Errorf("code %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
+			}
+		})
 	}
 }

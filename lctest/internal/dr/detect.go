@@ -21,30 +21,53 @@ type matcher interface {
 // contains, exists and matches, each with "not" and "case sensitive".
 // "event" (one event type) or "events" (a list) on the top-level node
 // limit the rule to those event types, as LimaCharlie rules commonly do.
-func compileDetect(raw json.RawMessage) (matcher, error) {
+// A top-level "target" says what the rule runs on (TargetEDR by default).
+func compileDetect(raw json.RawMessage) (matcher, string, error) {
 	if len(raw) == 0 {
-		return nil, errors.New("detect is missing")
+		return nil, "", errors.New("detect is missing")
 	}
 	var node map[string]any
 	if err := unmarshal(raw, &node); err != nil {
-		return nil, fmt.Errorf("detect is not a JSON object: %w", err)
+		return nil, "", fmt.Errorf("detect is not a JSON object: %w", err)
 	}
 	if node == nil {
-		return nil, errors.New("detect is null: give an object with an op")
+		return nil, "", errors.New("detect is null: give an object with an op")
+	}
+	target := TargetEDR
+	if v, ok := node["target"]; ok {
+		s, _ := v.(string)
+		switch s {
+		case TargetEDR, TargetSchedule, TargetDetection:
+			target = s
+		default:
+			return nil, "", fmt.Errorf("detect: target %v: use edr, schedule or detection", v)
+		}
 	}
 	m, err := compileNode(node, "detect")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	types, err := eventTypes(node)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(types) > 0 {
 		m = &eventTypeFilter{types: types, next: m}
 	}
-	return m, nil
+	return m, target, nil
 }
+
+// The targets a rule runs on.
+const (
+	// TargetEDR rules run on sensor events: {routing, event}.
+	TargetEDR = "edr"
+	// TargetSchedule rules run on schedule events: {routing, event} whose
+	// routing/event_type is the schedule, such as 12h_per_org.
+	TargetSchedule = "schedule"
+	// TargetDetection rules run on the detections an organization's rules
+	// report, the detection being the root.
+	TargetDetection = "detection"
+)
 
 // eventTypes reads the top-level event / events restriction.
 func eventTypes(node map[string]any) ([]string, error) {

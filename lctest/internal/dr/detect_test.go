@@ -77,7 +77,7 @@ func TestEvaluator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := compileDetect(json.RawMessage(tt.detect))
+			m, _, err := compileDetect(json.RawMessage(tt.detect))
 			if err != nil {
 				t.Fatalf("compile: %v", err)
 			}
@@ -114,7 +114,7 @@ func TestEvaluatorRefusesInvalidRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := compileDetect(json.RawMessage(tt.detect))
+			_, _, err := compileDetect(json.RawMessage(tt.detect))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("compileDetect(%s) error = %v, want one containing %q", tt.detect, err, tt.wantErr)
 			}
@@ -141,7 +141,7 @@ func TestCompileRespond(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reps, err := compileRespond(json.RawMessage(tt.respond))
+			reps, _, err := compileRespond(json.RawMessage(tt.respond))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
@@ -156,7 +156,7 @@ func TestCompileRespond(t *testing.T) {
 			}
 		})
 	}
-	reps, err := compileRespond(json.RawMessage(`[{"action":"report","name":"b","priority":3,"metadata":{"k":"v"}}]`))
+	reps, _, err := compileRespond(json.RawMessage(`[{"action":"report","name":"b","priority":3,"metadata":{"k":"v"}}]`))
 	if err != nil || reps[0].Priority != 3 || reps[0].Metadata["k"] != "v" {
 		t.Fatalf("priority and metadata not kept: %+v, %v", reps, err)
 	}

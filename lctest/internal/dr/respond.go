@@ -9,22 +9,22 @@ import (
 // Report is what a respond "report" action makes of a matching event: a
 // detection named Name (its cat), with the action's priority and metadata
 // (detect_mtd). Every other action is ignored: the emulator has no
-// sensors to isolate or tag for real.
+// sensors to isolate or tag for real (but see ExtRequest).
 type Report struct {
 	Name     string
 	Priority int            // 0 when the action gives none
 	Metadata map[string]any // nil when the action gives none
 }
 
-// compileRespond reads the report actions of a rule's respond component:
-// a list of actions, or a single action object.
-func compileRespond(raw json.RawMessage) ([]Report, error) {
+// compileRespond reads the report and extension request actions of a
+// rule's respond component: a list of actions, or a single action object.
+func compileRespond(raw json.RawMessage) ([]Report, []ExtRequest, error) {
 	if len(raw) == 0 {
-		return nil, errors.New("respond is missing")
+		return nil, nil, errors.New("respond is missing")
 	}
 	var v any
 	if err := unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("respond is not JSON: %w", err)
+		return nil, nil, fmt.Errorf("respond is not JSON: %w", err)
 	}
 	var list []any
 	switch x := v.(type) {
@@ -33,28 +33,35 @@ func compileRespond(raw json.RawMessage) ([]Report, error) {
 	case map[string]any:
 		list = []any{x}
 	default:
-		return nil, errors.New("respond must be a list of actions, e.g. [{\"action\":\"report\",\"name\":\"my-detection\"}]")
+		return nil, nil, errors.New("respond must be a list of actions, e.g. [{\"action\":\"report\",\"name\":\"my-detection\"}]")
 	}
 	var reports []Report
+	var exts []ExtRequest
 	for i, item := range list {
 		a, ok := item.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("respond[%d] is not an object", i)
+			return nil, nil, fmt.Errorf("respond[%d] is not an object", i)
 		}
 		kind, ok := a["action"].(string)
 		if !ok || kind == "" {
-			return nil, fmt.Errorf("respond[%d]: action is missing or not a string", i)
+			return nil, nil, fmt.Errorf("respond[%d]: action is missing or not a string", i)
 		}
-		if kind != "report" {
-			continue
+		switch kind {
+		case "report":
+			r, err := compileReport(a, i)
+			if err != nil {
+				return nil, nil, err
+			}
+			reports = append(reports, r)
+		case "extension request":
+			x, err := compileExtRequest(a, i)
+			if err != nil {
+				return nil, nil, err
+			}
+			exts = append(exts, x)
 		}
-		r, err := compileReport(a, i)
-		if err != nil {
-			return nil, err
-		}
-		reports = append(reports, r)
 	}
-	return reports, nil
+	return reports, exts, nil
 }
 
 func compileReport(a map[string]any, i int) (Report, error) {

@@ -46,24 +46,26 @@ func (r Rule) clone() Rule {
 // compiled is a stored rule with its detect and respond compiled.
 type compiled struct {
 	rule    Rule
-	detect  matcher  // nil when rule.Err != nil
-	reports []Report // the report actions of respond
+	detect  matcher      // nil when rule.Err != nil
+	target  string       // TargetEDR, TargetSchedule or TargetDetection
+	reports []Report     // the report actions of respond
+	exts    []ExtRequest // the extension request actions of respond
 }
 
 // compile compiles r's components, recording any problem in r.Err.
 func compile(r Rule) *compiled {
 	r.Err = nil
 	c := &compiled{rule: r}
-	m, err := compileDetect(r.Detect)
+	m, target, err := compileDetect(r.Detect)
 	if err != nil {
 		c.rule.Err = fmt.Errorf("rule %s/%s: %w", r.Namespace, r.Name, err)
 		return c
 	}
-	reports, err := compileRespond(r.Respond)
+	reports, exts, err := compileRespond(r.Respond)
 	if err != nil {
 		c.rule.Err = fmt.Errorf("rule %s/%s: %w", r.Namespace, r.Name, err)
 		return c
 	}
-	c.detect, c.reports = m, reports
+	c.detect, c.target, c.reports, c.exts = m, target, reports, exts
 	return c
 }

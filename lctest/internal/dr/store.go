@@ -82,20 +82,29 @@ func (s *Store) List(namespace string) []Rule {
 	return out
 }
 
-// Match is a rule that matched an event, with the reports it makes.
+// Match is a rule that matched an event, with the reports and extension
+// requests it makes.
 type Match struct {
-	Rule    Rule
-	Reports []Report
+	Rule       Rule
+	Reports    []Report
+	Extensions []ExtRequest
 }
 
 // Evaluate runs event, the JSON object {routing, event} as Decode returns
-// it, through the enabled, working rules, ordered by namespace then name,
-// and returns those that match.
+// it, through the enabled, working rules of TargetEDR, ordered by
+// namespace then name, and returns those that match.
 func (s *Store) Evaluate(event map[string]any) []Match {
+	return s.EvaluateTarget(TargetEDR, event)
+}
+
+// EvaluateTarget runs doc through the enabled, working rules of target,
+// ordered by namespace then name, and returns those that match.
+func (s *Store) EvaluateTarget(target string, doc map[string]any) []Match {
+	event := doc
 	s.mu.Lock()
 	active := make([]*compiled, 0, len(s.rules))
 	for _, c := range s.rules {
-		if c.rule.Enabled && c.detect != nil {
+		if c.rule.Enabled && c.detect != nil && c.target == target {
 			active = append(active, c)
 		}
 	}
@@ -106,7 +115,7 @@ func (s *Store) Evaluate(event map[string]any) []Match {
 	var out []Match
 	for _, c := range active {
 		if c.detect.match(event) {
-			out = append(out, Match{Rule: c.rule.clone(), Reports: c.reports})
+			out = append(out, Match{Rule: c.rule.clone(), Reports: c.reports, Extensions: c.exts})
 		}
 	}
 	return out
