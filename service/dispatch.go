@@ -52,11 +52,29 @@ func (s *Service) Dispatch(ctx context.Context, req *Request) Response {
 	return s.serve(ctx, req)
 }
 
-// serve applies req's deadline and runs its handler.
+// serve runs req's handler, counts it in the metrics and logs a failure.
 func (s *Service) serve(ctx context.Context, req *Request) Response {
+	start := time.Now()
+	resp, outcome := s.run(ctx, req)
+	if req.EventType == Health {
+		return resp
+	}
+	s.metrics.observe(req.EventType, outcome, time.Since(start))
+	if !resp.Success {
+		reason := "failed"
+		if resp.Err != nil {
+			reason = resp.Err.Error()
+		}
+		req.Logger().Warn("webhook failed", "reason", reason, "outcome", outcome)
+	}
+	return resp
+}
+
+// run applies req's deadline and runs its handler; it tells the outcome.
+func (s *Service) run(ctx context.Context, req *Request) (Response, string) {
 	if !req.Deadline.IsZero() {
 		if !time.Now().Before(req.Deadline) {
-			return Failf("deadline %s passed before the %s event could be handled", req.Deadline.UTC().Format(time.RFC3339), req.EventType)
+			return Failf("deadline %s passed before the %s event could be handled", req.Deadline.UTC().Format(time.RFC3339), req.EventType), OutcomeFailed
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
@@ -64,10 +82,10 @@ func (s *Service) serve(ctx context.Context, req *Request) Response {
 	}
 	h, err := s.handlerFor(req)
 	if err != nil {
-		return Fail(err)
+		return Fail(err), OutcomeFailed
 	}
 	if h == nil {
-		return notImplemented
+		return notImplemented, OutcomeNotImplemented
 	}
 	if req.EventType != Health {
 		s.inProgress.Add(1)
@@ -78,7 +96,7 @@ func (s *Service) serve(ctx context.Context, req *Request) Response {
 		// Cut short by shutdown: let the cloud deliver it again.
 		resp.Retry = true
 	}
-	return resp
+	return resp, outcomeOf(resp)
 }
 
 // handlerDeadline is when a handler's context ends for an envelope
