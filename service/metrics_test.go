@@ -300,3 +300,21 @@ func TestWithLogLevel(t *testing.T) {
 		t.Fatalf("level debug: %s", out.String())
 	}
 }
+
+func TestMalformedEnvelopeAndLimitRefusalLogged(t *testing.T) {
+	svc, out, _ := newTestService(t, WithMaxBodyBytes(1<<10))
+	raw := []byte(`{"version":1,"etype":5}`)
+	if res := postRaw(t, svc, raw, Sign([]byte(testSecret), raw)); res.Status != http.StatusBadRequest {
+		t.Fatalf("malformed envelope answered %d", res.Status)
+	}
+	if n := strings.Count(out.String(), `"message":"webhook failed"`); n != 1 || !strings.Contains(out.String(), `"status":400`) {
+		t.Fatalf("malformed envelope logged %d times:\n%s", n, out.String())
+	}
+	big := bytes.Repeat([]byte("x"), 2<<10)
+	if res := postRaw(t, svc, big, "sig"); res.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("large body answered %d", res.Status)
+	}
+	if !strings.Contains(out.String(), `"status":413`) {
+		t.Fatalf("limit refusal not logged:\n%s", out.String())
+	}
+}

@@ -67,6 +67,7 @@ type Service struct {
 	bufs       *bufPool
 	stats      counters
 	refusedLog ratelog.Gate
+	limitLog   ratelog.Gate
 	dedupLog   ratelog.Gate
 
 	deliveries    DeliveryStore               // nil: no de-duplication
