@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -65,7 +66,12 @@ func (s *Service) serve(ctx context.Context, req *Request) Response {
 		if resp.Err != nil {
 			reason = resp.Err.Error()
 		}
-		req.Logger().Warn("webhook failed", "reason", reason, "outcome", outcome)
+		if p := (*panicError)(nil); errors.As(resp.Err, &p) {
+			// One line, at error level, with the stack.
+			req.Logger().Error("webhook failed", "reason", reason, "outcome", outcome, "stack", p.stack)
+		} else {
+			req.Logger().Warn("webhook failed", "reason", reason, "outcome", outcome)
+		}
 	}
 	return resp
 }
@@ -168,10 +174,14 @@ func (l layer) names(e EventType) bool { return slices.Contains(l.etypes, e) }
 func (s *Service) call(ctx context.Context, req *Request, h HandlerFunc) (resp Response) {
 	defer func() {
 		if v := recover(); v != nil {
-			err := fmt.Errorf("handler panicked: %v", v)
-			req.Logger().Error("handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			resp = Retry(err)
+			// Logged by serve, with the stack.
+			resp = Retry(&panicError{msg: fmt.Sprintf("handler panicked: %v", v), stack: string(debug.Stack())})
 		}
 	}()
 	return h(ctx, req)
 }
+
+// panicError is the failure of a handler that panicked.
+type panicError struct{ msg, stack string }
+
+func (e *panicError) Error() string { return e.msg }

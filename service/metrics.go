@@ -52,6 +52,9 @@ func (s *Service) initMetrics() {
 
 // observe counts one handled webhook.
 func (m *metrics) observe(etype EventType, outcome string, d time.Duration) {
+	if !etype.Known() {
+		etype = "unknown" // bound the label values to the known event types
+	}
 	m.webhooks.WithLabelValues(string(etype), outcome).Inc()
 	m.latency.WithLabelValues(string(etype)).Observe(d.Seconds())
 }
