@@ -1,12 +1,18 @@
 package interactive_test
 
 import (
+	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/lcsvc/lcservice/interactive"
+	"github.com/lcsvc/lcservice/lctest"
+	"github.com/lcsvc/lcservice/service"
 )
 
 // scrape reads the service's metrics: series (as printed) to value.
@@ -69,5 +75,65 @@ func TestMetricsAfterRoundTrip(t *testing.T) {
 	}
 	if !strings.Contains(w.log.String(), `"api_url":"`+w.cloud.URL()) {
 		t.Errorf("API base URL not logged at start:\n%s", w.log.String())
+	}
+}
+
+func TestAPIRetryMetrics(t *testing.T) {
+	var calls atomic.Int32
+	w := newWorld(t, config{}, packagesService(&calls))
+	w.cloud.FailNext(lctest.CallTask, 1, lctest.Fault{Status: http.StatusServiceUnavailable})
+	if res := w.request(t, map[string]any{"sid": w.host.SID}); !res.Success {
+		t.Fatalf("request: %+v", res)
+	}
+	got := scrape(t, w)
+	for series, want := range map[string]float64{
+		`lcservice_api_calls_total{kind="task",status="5xx"}`:    1,
+		`lcservice_api_calls_total{kind="task",status="2xx"}`:    1,
+		`lcservice_api_retries_total{kind="task"}`:               1,
+		`lcservice_api_call_duration_seconds_count{kind="task"}`: 2,
+		`lcservice_interactive_tasked_total`:                     1,
+	} {
+		if v, ok := got[series]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", series, v, ok, want)
+		}
+	}
+}
+
+func TestTaskErrorLoggedOnceAsTheWebhookFailure(t *testing.T) {
+	var jwt, mid string
+	w := newWorld(t, config{}, func(is *interactive.Service) {
+		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
+			jwt, mid = req.Org().JWT, req.MessageID
+			then := interactive.Then(func(context.Context, *interactive.Reply) service.Response { return service.OK(nil) })
+			if _, err := is.Task(ctx, req.Org(), req.SID(), "os_version", then); err != nil {
+				return service.FailOrRetry(err)
+			}
+			return service.OK(nil)
+		})
+	})
+	w.cloud.FailNext(lctest.CallTask, 1, lctest.Fault{Status: http.StatusForbidden})
+	if res := w.request(t, map[string]any{"sid": w.host.SID}); res.Success {
+		t.Fatalf("request succeeded: %+v", res)
+	}
+	logs := w.log.String()
+	var lines []string
+	for l := range strings.SplitSeq(logs, "\n") {
+		if strings.Contains(l, "webhook failed") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d failure lines, want 1:\n%s", len(lines), logs)
+	}
+	for _, want := range []string{`"reason":"tasking sensor`, `"etype":"request"`, `"oid":"` + w.org.OID + `"`, `"mid":"` + mid + `"`} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("failure line lacks %s: %s", want, lines[0])
+		}
+	}
+	if jwt == "" || strings.Contains(logs, jwt) {
+		t.Errorf("JWT %q logged (or empty):\n%s", jwt, logs)
+	}
+	if got := scrape(t, w); got[`lcservice_interactive_task_errors_total`] != 1 || got[`lcservice_webhooks_total{etype="request",outcome="failed"}`] != 1 {
+		t.Errorf("metrics after a task error: errors %v, failed webhooks %v", got[`lcservice_interactive_task_errors_total`], got[`lcservice_webhooks_total{etype="request",outcome="failed"}`])
 	}
 }
