@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"debug/elf"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -105,6 +106,17 @@ func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// And Prometheus metrics on the same port, which the manifest's
+	// scrape annotations name.
+	resp, err := http.Get("http://127.0.0.1:" + itoa(port) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "lcservice_signature_refused_total") {
+		t.Fatalf("GET /metrics: %s %.300s", resp.Status, body)
+	}
 }
 
 func TestDockerfileRunsAsNonRoot(t *testing.T) {
@@ -140,7 +152,7 @@ func TestManifestsProbeHealthzAndReadTheSecretFromTheStore(t *testing.T) {
 		}
 	}
 	k8s, _ := os.ReadFile("kubernetes.yaml")
-	for _, want := range []string{"runAsNonRoot: true", "readinessProbe:\n            httpGet: {path: /readyz", "livenessProbe:", "terminationGracePeriodSeconds: 30"} {
+	for _, want := range []string{"prometheus.io/scrape: \"true\"", "prometheus.io/path: /metrics", "runAsNonRoot: true", "readinessProbe:\n            httpGet: {path: /readyz", "livenessProbe:", "terminationGracePeriodSeconds: 30"} {
 		if !strings.Contains(string(k8s), want) {
 			t.Errorf("kubernetes.yaml lacks %q", want)
 		}

@@ -202,11 +202,9 @@ func (t *Transport) errorReport(ctx context.Context, msg *message) (int, []byte)
 	if t.svc.Metadata().Implements(service.ServiceError) {
 		data, _ := json.Marshal(er)
 		ctx, st := withMessage(ctx, msg.IdempotencyKey)
-		resp := t.svc.Dispatch(ctx, t.newRequest(service.ServiceError, orgAccess{OID: er.OID}, data, msg.IdempotencyKey, ""))
+		// Dispatch logs a failure of the handler.
+		t.svc.Dispatch(ctx, t.newRequest(service.ServiceError, orgAccess{OID: er.OID}, data, msg.IdempotencyKey, ""))
 		st.seal()
-		if !resp.Success {
-			t.svc.Logger().Warn("the service_error handler failed", "error", fmt.Sprint(resp.Err))
-		}
 	}
 	return t.ok(nil, nil)
 }

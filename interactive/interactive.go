@@ -157,6 +157,9 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 	if s.client == nil {
 		s.client = tasking.NewClient(tasking.WithBaseURL(cfg.apiURL))
 	}
+	if err := s.instrument(); err != nil {
+		return nil, err
+	}
 	if s.clock == nil {
 		s.clock = tracking.SystemClock()
 	}

@@ -159,6 +159,9 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 		_, _, _ = s.pending.Done(ctx, id.String())
 		s.local.forget(id.String())
 		s.counters.taskErrors.Add(1)
+		// At debug level: a handler that fails on it has the webhook's
+		// failure logged, with this error as its reason.
+		s.Logger().Debug("task failed", "oid", org.ID, "sid", sid, "command", commandName(command), "error", err.Error())
 		return "", fmt.Errorf("tasking sensor %s with %q: %w", sid, commandName(command), err)
 	}
 	s.counters.tasked.Add(1)

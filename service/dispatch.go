@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -52,11 +53,34 @@ func (s *Service) Dispatch(ctx context.Context, req *Request) Response {
 	return s.serve(ctx, req)
 }
 
-// serve applies req's deadline and runs its handler.
+// serve runs req's handler, counts it in the metrics and logs a failure.
 func (s *Service) serve(ctx context.Context, req *Request) Response {
+	start := time.Now()
+	resp, outcome := s.run(ctx, req)
+	if req.EventType == Health {
+		return resp
+	}
+	s.metrics.observe(req.EventType, outcome, time.Since(start))
+	if !resp.Success {
+		reason := "failed"
+		if resp.Err != nil {
+			reason = resp.Err.Error()
+		}
+		if p := (*panicError)(nil); errors.As(resp.Err, &p) {
+			// One line, at error level, with the stack.
+			req.Logger().Error("webhook failed", "reason", reason, "outcome", outcome, "stack", p.stack)
+		} else {
+			req.Logger().Warn("webhook failed", "reason", reason, "outcome", outcome)
+		}
+	}
+	return resp
+}
+
+// run applies req's deadline and runs its handler; it tells the outcome.
+func (s *Service) run(ctx context.Context, req *Request) (Response, string) {
 	if !req.Deadline.IsZero() {
 		if !time.Now().Before(req.Deadline) {
-			return Failf("deadline %s passed before the %s event could be handled", req.Deadline.UTC().Format(time.RFC3339), req.EventType)
+			return Failf("deadline %s passed before the %s event could be handled", req.Deadline.UTC().Format(time.RFC3339), req.EventType), OutcomeFailed
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
@@ -64,10 +88,10 @@ func (s *Service) serve(ctx context.Context, req *Request) Response {
 	}
 	h, err := s.handlerFor(req)
 	if err != nil {
-		return Fail(err)
+		return Fail(err), OutcomeFailed
 	}
 	if h == nil {
-		return notImplemented
+		return notImplemented, OutcomeNotImplemented
 	}
 	if req.EventType != Health {
 		s.inProgress.Add(1)
@@ -78,7 +102,7 @@ func (s *Service) serve(ctx context.Context, req *Request) Response {
 		// Cut short by shutdown: let the cloud deliver it again.
 		resp.Retry = true
 	}
-	return resp
+	return resp, outcomeOf(resp)
 }
 
 // handlerDeadline is when a handler's context ends for an envelope
@@ -150,10 +174,14 @@ func (l layer) names(e EventType) bool { return slices.Contains(l.etypes, e) }
 func (s *Service) call(ctx context.Context, req *Request, h HandlerFunc) (resp Response) {
 	defer func() {
 		if v := recover(); v != nil {
-			err := fmt.Errorf("handler panicked: %v", v)
-			req.Logger().Error("handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			resp = Retry(err)
+			// Logged by serve, with the stack.
+			resp = Retry(&panicError{msg: fmt.Sprintf("handler panicked: %v", v), stack: string(debug.Stack())})
 		}
 	}()
 	return h(ctx, req)
 }
+
+// panicError is the failure of a handler that panicked.
+type panicError struct{ msg, stack string }
+
+func (e *panicError) Error() string { return e.msg }

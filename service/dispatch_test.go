@@ -138,6 +138,9 @@ func TestPanicRecoveredAndServiceKeepsServing(t *testing.T) {
 	if !strings.Contains(errOut.String(), "handler panicked") || !strings.Contains(errOut.String(), "goroutine") {
 		t.Errorf("panic not logged with its stack to stderr: %s", errOut)
 	}
+	if n := strings.Count(errOut.String(), "handler panicked"); n != 1 {
+		t.Errorf("panic logged %d times, want once: %s", n, errOut)
+	}
 	if res := postSigned(t, svc, envelopeFor(OrgUninstall, nil)); !res.Success {
 		t.Errorf("next request after a panic: %+v", res)
 	}

@@ -41,6 +41,20 @@
 // timeouts, dropped connections) are best answered with FailOrRetry, so the
 // cloud delivers the event again instead of the work being lost.
 //
+// # Observability
+//
+// Each Service keeps Prometheus metrics in a registry of its own (no
+// global state): webhooks by event type and outcome with their latency,
+// and, read from Stats at scrape time, signature and limit refusals,
+// redeliveries and connections. ListenAndServe and Serve answer GET
+// /metrics with them unless WithoutMetrics is given; MetricsHandler serves
+// them anywhere else, and RegisterMetrics adds collectors (the interactive
+// package adds its own and its API calls'). A webhook not answered success
+// is logged once with its reason, etype, oid and mid, never the JWT;
+// WithLogLevel sets the lowest level logged (ParseLogLevel reads one).
+// WithPprof serves net/http/pprof on a listener of its own while Serve
+// runs.
+//
 // # Deliveries
 //
 // The cloud may deliver a message more than once (same mid). A delivery

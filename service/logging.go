@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -84,4 +86,22 @@ func (h splitHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h splitHandler) WithGroup(name string) slog.Handler {
 	return splitHandler{out: h.out.WithGroup(name), err: h.err.WithGroup(name)}
+}
+
+// ParseLogLevel reads a log level name: debug, info, warn (or warning),
+// error or critical, in any case. An empty name is info.
+func ParseLogLevel(name string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	case "critical":
+		return LevelCritical, nil
+	}
+	return slog.LevelInfo, fmt.Errorf("unknown log level %q: use debug, info, warn or error", name)
 }

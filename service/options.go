@@ -83,3 +83,13 @@ func WithShutdownTimeout(d time.Duration) Option { return func(s *Service) { s.s
 // usual meanwhile. Zero closes the listener at once. It must be shorter
 // than the shutdown timeout.
 func WithDrainDelay(d time.Duration) Option { return func(s *Service) { s.drainDelay = d } }
+
+// WithLogLevel sets the lowest level the default logger writes (default
+// slog.LevelInfo); see ParseLogLevel. It has no effect with WithLogger.
+func WithLogLevel(l slog.Leveler) Option { return func(s *Service) { s.logLevel = l } }
+
+// WithPprof serves net/http/pprof under /debug/pprof/ on its own listener
+// at addr, started by ListenAndServe and Serve and closed when they
+// return; never on the webhook port. Use a loopback address (for example
+// "127.0.0.1:6060"): profiles reveal the process's internals.
+func WithPprof(addr string) Option { return func(s *Service) { s.pprofAddr = addr } }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,9 +53,11 @@ func (s *Service) ListenAndServe(ctx context.Context, addr string) error {
 }
 
 // Serve is ListenAndServe on an existing listener, which it closes. It
-// runs the startup hooks, then serves webhooks, GET /healthz (liveness)
-// and GET /readyz (readiness) with the limits of the package
-// documentation.
+// runs the startup hooks, then serves webhooks, GET /healthz (liveness),
+// GET /readyz (readiness) and GET /metrics (Prometheus, unless
+// WithoutMetrics) with the limits of the package documentation. With
+// WithPprof it also serves net/http/pprof on its own listener, closed
+// when Serve returns.
 //
 // When ctx ends or SIGINT or SIGTERM arrives, it stops without dropping a
 // request, all within the shutdown timeout (WithShutdownTimeout):
@@ -85,8 +88,15 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	// the end of the shutdown timeout does (abort).
 	base, abort := context.WithCancel(context.WithoutCancel(ctx))
 	defer abort()
+	stopPprof, err := s.startPprof()
+	if err != nil {
+		lim.Close()
+		_ = s.Shutdown(context.Background())
+		return err
+	}
+	defer stopPprof()
 	srv := &http.Server{
-		Handler:           s,
+		Handler:           s.serverHandler(),
 		ReadHeaderTimeout: readHeaderTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
@@ -132,7 +142,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	lim.stop(time.Second)
 	lim.Close()
 	s.closing.Store(true)
-	err := error(nil)
+	err = nil
 	if !lim.waitEmpty(end.Add(-2*final), idleQuiet) {
 		// Handlers are still running: cancel their contexts, and give them
 		// a moment to answer (retry, see dispatch).
@@ -159,4 +169,50 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// serverHandler is what the Service's own server answers: the Service,
+// and its metrics on GET /metrics unless WithoutMetrics.
+func (s *Service) serverHandler() http.Handler {
+	if s.noMetrics {
+		return s
+	}
+	mh := s.MetricsHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == MetricsPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			mh.ServeHTTP(w, r)
+			return
+		}
+		s.ServeHTTP(w, r)
+	})
+}
+
+// startPprof serves net/http/pprof on its own listener when WithPprof was
+// given; stop closes it.
+func (s *Service) startPprof() (stop func(), err error) {
+	if s.pprofAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", s.pprofAddr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: listening on %s: %w", s.pprofAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	s.pprofBound.Store(ln.Addr().String())
+	s.log.Info("serving pprof", "addr", ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	return func() { srv.Close(); s.pprofBound.Store("") }, nil
+}
+
+// PprofAddr returns the address the pprof listener is bound to while
+// Serve runs with WithPprof, or "".
+func (s *Service) PprofAddr() string {
+	a, _ := s.pprofBound.Load().(string)
+	return a
 }

@@ -41,6 +41,11 @@ type Service struct {
 	shutdownTimeout time.Duration
 	drainDelay      time.Duration
 	log             *slog.Logger
+	logLevel        slog.Leveler
+	noMetrics       bool
+	pprofAddr       string
+	pprofBound      atomic.Value // string: the pprof listener's address while Serve runs
+	metrics         metrics
 	logOut, logErr  interface{ Write([]byte) (int, error) }
 
 	mu            sync.RWMutex
@@ -62,6 +67,7 @@ type Service struct {
 	bufs       *bufPool
 	stats      counters
 	refusedLog ratelog.Gate
+	limitLog   ratelog.Gate
 	dedupLog   ratelog.Gate
 
 	deliveries    DeliveryStore               // nil: no de-duplication
@@ -116,7 +122,11 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 		return nil, err
 	}
 	if s.log == nil {
-		s.log = slog.New(NewLogHandler(name, s.logOut, s.logErr, slog.LevelInfo))
+		lvl := s.logLevel
+		if lvl == nil {
+			lvl = slog.LevelInfo
+		}
+		s.log = slog.New(NewLogHandler(name, s.logOut, s.logErr, lvl))
 	}
 	if !s.deliveriesSet {
 		s.deliveries = NewDeliveryCache(0, 0, 0)
@@ -125,6 +135,7 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 	s.budget = newBodyBudget(s.bodyBudget)
 	s.bufs = newBufPool(s.maxBody)
 	s.bg.init()
+	s.initMetrics()
 	if err := s.bindTransport(); err != nil {
 		return nil, err
 	}

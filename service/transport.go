@@ -88,6 +88,10 @@ func (s *Service) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	var env envelope
 	if err := decodeEnvelope(body, &env); err != nil {
+		// Authenticated, so logged every time; the envelope may not have
+		// been read far enough to name its etype, oid or mid.
+		s.log.Warn("webhook failed", "reason", err.Error(), "status", http.StatusBadRequest,
+			"etype", string(env.EType), "oid", env.OID, "mid", env.MID)
 		s.writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -263,6 +267,9 @@ func (p *pacer) done() {
 // refuse answers a request whose body may not have been read, closing the
 // connection so the rest of the body is never read.
 func (s *Service) refuse(w http.ResponseWriter, status int, msg string) {
+	if ok, n := s.limitLog.Allow(time.Now()); ok {
+		s.log.Warn("webhook refused", "reason", msg, "status", status, "suppressed", n)
+	}
 	w.Header().Set("Connection", "close")
 	s.writeJSONError(w, status, msg)
 }

@@ -43,6 +43,7 @@ type Client struct {
 	baseDelay   time.Duration
 	maxDelay    time.Duration
 	legacyRules bool
+	observer    Observer
 
 	attemptTimeout time.Duration
 	reserve        time.Duration
@@ -109,6 +110,25 @@ func WithDeadlineReserve(d time.Duration) Option {
 	}
 }
 
+// Kinds of API call, given to an Observer.
+const (
+	KindTask       = "task"
+	KindRulePut    = "rule_put"
+	KindRuleDelete = "rule_delete"
+	KindRuleList   = "rule_list"
+)
+
+// Observer is told of every attempt of an API call, for metrics: kind is
+// one of the Kind… constants; status is the HTTP status of the answer (200
+// for any success), or 0 when none came (a network error or a timeout);
+// attempt counts from 1, so attempt > 1 is a retry; d is how long the
+// attempt took. It is called synchronously and must be quick and safe for
+// concurrent use. The JWT is never given to it.
+type Observer func(kind string, status, attempt int, d time.Duration)
+
+// WithObserver sets an Observer of the Client's API calls (nil: none).
+func WithObserver(o Observer) Option { return func(c *Client) { c.observer = o } }
+
 // WithLegacyRules stores rules through the legacy /v1/rules endpoints
 // instead of Hive (dr-<namespace>).
 func WithLegacyRules() Option {
@@ -169,4 +189,19 @@ func checkBaseURL(raw string) error {
 		return fmt.Errorf("tasking: API base URL %q (from WithBaseURL) must not have a query or fragment", raw)
 	}
 	return nil
+}
+
+// Observed returns a copy of c that also tells o of every attempt of its
+// API calls, after any Observer c already has. c itself is unchanged.
+func (c *Client) Observed(o Observer) *Client {
+	cp := *c
+	if prev := c.observer; prev != nil && o != nil {
+		cp.observer = func(kind string, status, attempt int, d time.Duration) {
+			prev(kind, status, attempt, d)
+			o(kind, status, attempt, d)
+		}
+	} else if o != nil {
+		cp.observer = o
+	}
+	return &cp
 }

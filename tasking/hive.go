@@ -69,6 +69,7 @@ func (c *Client) putHiveRule(ctx context.Context, org Org, r Rule) error {
 	}
 	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("put rule %s/%s", r.Namespace, r.Name),
+		kind:   KindRulePut,
 		method: http.MethodPost,
 		path:   p + "/data",
 		form:   url.Values{"data": {string(data)}, "usr_mtd": {string(mtd)}},
@@ -83,6 +84,7 @@ func (c *Client) deleteHiveRule(ctx context.Context, org Org, namespace, name st
 	}
 	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("delete rule %s/%s", namespace, name),
+		kind:   KindRuleDelete,
 		method: http.MethodDelete,
 		path:   p,
 	})
@@ -95,7 +97,7 @@ func (c *Client) listHiveRules(ctx context.Context, org Org, namespace string) (
 		return nil, err
 	}
 	op := "list rules " + namespace
-	body, err := c.do(ctx, org, apiCall{op: op, method: http.MethodGet, path: p})
+	body, err := c.do(ctx, org, apiCall{op: op, kind: KindRuleList, method: http.MethodGet, path: p})
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ func (c *Client) putLegacyRule(ctx context.Context, org Org, r Rule) error {
 	}
 	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("put rule %s/%s", r.Namespace, r.Name),
+		kind:   KindRulePut,
 		method: http.MethodPost,
 		path:   p,
 		form: url.Values{
@@ -60,6 +61,7 @@ func (c *Client) deleteLegacyRule(ctx context.Context, org Org, namespace, name 
 	}
 	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("delete rule %s/%s", namespace, name),
+		kind:   KindRuleDelete,
 		method: http.MethodDelete,
 		path:   p,
 		form:   url.Values{"name": {name}, "namespace": {namespace}},
@@ -78,6 +80,7 @@ func (c *Client) listLegacyRules(ctx context.Context, org Org, namespace string)
 	op := "list rules " + namespace
 	body, err := c.do(ctx, org, apiCall{
 		op:     op,
+		kind:   KindRuleList,
 		method: http.MethodGet,
 		path:   p,
 		query:  url.Values{"namespace": {namespace}},

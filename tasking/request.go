@@ -19,6 +19,7 @@ const maxResponseBody = 32 << 20
 // apiCall is one logical API call, sent as many times as retries need.
 type apiCall struct {
 	op     string     // names the call in errors
+	kind   string     // the Kind… constant given to the Observer
 	method string     // HTTP method
 	path   string     // escaped path starting with /v1/
 	query  url.Values // optional
@@ -72,7 +73,11 @@ func (c *Client) do(ctx context.Context, org Org, call apiCall) ([]byte, error) 
 			return nil, stopped(call.op, err, lastErr)
 		}
 		actx, cancel := context.WithTimeout(callCtx, c.attemptTimeout)
+		began := time.Now()
 		resp, hint, err := c.attempt(actx, org, call, target, body)
+		if c.observer != nil {
+			c.observer(call.kind, statusOf(resp, err), attempt, time.Since(began))
+		}
 		attemptTimedOut := actx.Err() != nil
 		cancel()
 		if err == nil {
@@ -198,3 +203,16 @@ type redacted struct {
 
 func (r *redacted) Error() string { return r.text }
 func (r *redacted) Unwrap() error { return r.err }
+
+// statusOf is the HTTP status an attempt was answered with: 200 for a
+// success, the APIError's status, or 0 when no status came back.
+func statusOf(_ []byte, err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status
+	}
+	return 0
+}

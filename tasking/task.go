@@ -50,6 +50,7 @@ func (c *Client) Task(ctx context.Context, org Org, t TaskRequest) error {
 	}
 	_, err = c.do(ctx, org, apiCall{
 		op:     fmt.Sprintf("task sensor %q", t.SID),
+		kind:   KindTask,
 		method: http.MethodPost,
 		path:   "/v1/" + sid,
 		form:   form,

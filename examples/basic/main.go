@@ -11,6 +11,8 @@
 //	LC_API_URL        the REST API base URL (default the LimaCharlie API);
 //	                  used as an extension, to store the D&R rules that
 //	                  deliver its daily tick and its detection
+//	LC_LOG_LEVEL      debug, info (default), warn or error: the lowest
+//	                  level logged
 //	PORT              the port to listen on (default 8080)
 package main
 
@@ -25,12 +27,17 @@ import (
 )
 
 func main() {
+	level, err := service.ParseLogLevel(os.Getenv("LC_LOG_LEVEL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "basic: LC_LOG_LEVEL:", err)
+		os.Exit(2)
+	}
 	proto, err := extension.Select(os.Getenv("LC_PROTOCOL"), extension.WithAPIURL(os.Getenv("LC_API_URL")))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "basic: LC_PROTOCOL:", err)
 		os.Exit(2)
 	}
-	svc, err := newService(os.Getenv("LC_SHARED_SECRET"), proto)
+	svc, err := newService(os.Getenv("LC_SHARED_SECRET"), proto, service.WithLogLevel(level))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(2)

@@ -10,6 +10,8 @@
 //	                  it is served with
 //	LC_API_URL        the REST API base URL (default the LimaCharlie API;
 //	                  point it at `lcsim emulate` to run locally)
+//	LC_LOG_LEVEL      debug, info (default), warn or error: the lowest
+//	                  level logged
 //	PORT              the port to listen on (default 8080)
 package main
 
@@ -21,16 +23,22 @@ import (
 	"github.com/lcsvc/lcservice/examples/triage/triage"
 	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
+	"github.com/lcsvc/lcservice/service"
 )
 
 func main() {
+	level, err := service.ParseLogLevel(os.Getenv("LC_LOG_LEVEL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "triage: LC_LOG_LEVEL:", err)
+		os.Exit(2)
+	}
 	proto, err := extension.Select(os.Getenv("LC_PROTOCOL"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "triage: LC_PROTOCOL:", err)
 		os.Exit(2)
 	}
 	is, err := triage.New(os.Getenv("LC_SHARED_SECRET"), triage.Options{
-		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithServiceOptions(proto)},
+		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithServiceOptions(proto, service.WithLogLevel(level))},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "triage:", err)
