@@ -93,8 +93,13 @@ func (c *Client) do(ctx context.Context, org Org, call apiCall) ([]byte, error) 
 			// The failure is the caller's context ending, not the network.
 			return nil, stopped(call.op, ctx.Err(), lastErr)
 		case !answered && callCtx.Err() != nil:
-			return nil, fmt.Errorf("tasking: %s: %w: no answer before the call's deadline, %s before the caller's, kept for answering (%s)",
+			err = fmt.Errorf("tasking: %s: %w: no answer before the call's deadline, %s before the caller's, kept for answering (%s)",
 				call.op, ErrTimeout, c.reserveFor(ctx).Round(time.Millisecond), plural(attempt, "attempt"))
+			if lastErr != nil {
+				// Still matches what the earlier attempts got (a 5xx, say).
+				err = fmt.Errorf("%w (last error: %w)", err, lastErr)
+			}
+			return nil, err
 		case !answered && attemptTimedOut:
 			err = fmt.Errorf("tasking: %s: %w: no answer within %s", call.op, ErrTimeout, c.attemptTimeout)
 		}

@@ -376,3 +376,17 @@ func TestHungAPILeavesTimeToAnswer(t *testing.T) {
 		t.Errorf("short deadline: %v with %v left", err, left)
 	}
 }
+
+// An attempt cut short by the call's deadline, after earlier attempts got a
+// 5xx, reports both: the timeout, and what the API last said.
+func TestAttemptCutByTheDeadlineKeepsTheLastError(t *testing.T) {
+	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	api := newStubAPI(t, status(http.StatusServiceUnavailable, "busy"), hang)
+	c := NewClient(WithBaseURL(api.srv.URL), WithRetry(5, time.Millisecond, time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	err := c.Task(ctx, testOrg(), taskReq())
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrServer) || !IsTransient(err) {
+		t.Fatalf("error = %v; want one matching ErrTimeout and ErrServer, transient", err)
+	}
+}
