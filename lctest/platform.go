@@ -7,28 +7,16 @@ import (
 )
 
 // Platform is a sensor's operating system, as the plat field of an
-// event's routing carries it.
-type Platform uint32
+// event's routing carries it; String names it, e.g. "windows". Any other
+// value is sent in routing as is and answered like Linux.
+type Platform = host.Platform
 
 // Platforms the built-in answers know.
 const (
-	Windows Platform = 0x10000000
-	Linux   Platform = 0x20000000
-	MacOS   Platform = 0x30000000
+	Windows = host.Windows
+	Linux   = host.Linux
+	MacOS   = host.MacOS
 )
-
-// String names the platform, e.g. "windows".
-func (p Platform) String() string {
-	switch p {
-	case Windows:
-		return "windows"
-	case Linux:
-		return "linux"
-	case MacOS:
-		return "macos"
-	}
-	return fmt.Sprintf("Platform(%#x)", uint32(p))
-}
 
 // Arch is a sensor's CPU architecture, as the arch routing field carries it.
 type Arch uint32
@@ -58,8 +46,9 @@ func (a Arch) String() string {
 
 // Dialect chooses, for the commands whose answer LimaCharlie's
 // documentation describes twice, which description a fake sensor's
-// built-in answers follow (see "Fidelity" in the package documentation).
-type Dialect int
+// built-in answers follow (see "Fidelity" in the package documentation);
+// String names it, e.g. "events-reference".
+type Dialect = host.Dialect
 
 const (
 	// EventsReference, the default, answers as the samples of the EDR
@@ -67,15 +56,12 @@ const (
 	// every process; packages with PACKAGE_NAME and PACKAGE_VERSION;
 	// DIRECTORY_LIST entries with their times, attributes and streams;
 	// FILE_HASH_REP with FILE_IS_SIGNED and SIGNATURE.
-	EventsReference Dialect = iota
+	EventsReference = host.EventsReference
 	// CommandsReference answers as the samples of the endpoint commands
 	// reference show: NETWORK_CONNECTIONS with local and remote addresses
 	// and a STATE; one EXISTING_PROCESS per process; packages with NAME,
 	// VERSION and PUBLISHER; DIRECTORY_LIST entries with FILE_PATH,
 	// FILE_SIZE and LAST_MODIFIED (epoch seconds); FILE_HASH_REP with
 	// MD5, SHA1 and SHA256.
-	CommandsReference
+	CommandsReference = host.CommandsReference
 )
-
-// String names the dialect, e.g. "events-reference".
-func (d Dialect) String() string { return host.Dialect(d).String() }

@@ -71,7 +71,7 @@ func (o *Org) AddSensor(cfg SensorConfig) *Sensor {
 	s := &Sensor{
 		SID:      newUUID(),
 		org:      o,
-		host:     host.New(host.Config{Hostname: cfg.Hostname, Platform: host.Platform(cfg.Platform), Dialect: host.Dialect(cfg.Dialect)}),
+		host:     host.New(host.Config{Hostname: cfg.Hostname, Platform: cfg.Platform, Dialect: cfg.Dialect}),
 		platform: cfg.Platform,
 		arch:     cfg.Arch,
 		tags:     slices.Clone(cfg.Tags),
@@ -197,5 +197,5 @@ func (s *Sensor) responder(command string) Responder {
 
 // ident is the sensor's identity as its CLOUD_NOTIFICATIONs carry it.
 func (s *Sensor) ident() host.Ident {
-	return host.Ident{OID: s.org.OID, SID: s.SID, IID: s.iid, Platform: host.Platform(s.platform), Arch: uint32(s.arch)}
+	return host.Ident{OID: s.org.OID, SID: s.SID, IID: s.iid, Platform: s.platform, Arch: uint32(s.arch)}
 }
