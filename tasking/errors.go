@@ -39,11 +39,17 @@ var (
 // (5xx), a call the API did not answer in time, or a network failure (a
 // refused or dropped connection, a reset, a timeout). A handler answers
 // such failures with retry (service.FailOrRetry does), so the cloud
-// delivers the event again. Other errors — 401, 403, 404, a bad request,
+// delivers the event again. So is an error with a method Transient() bool
+// that returns true, such as a shared store's failure to reach Redis
+// (tracking.ErrUnavailable). Other errors — 401, 403, 404, a bad request,
 // a context cancelled by the caller — are not transient.
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
+	}
+	var t interface{ Transient() bool }
+	if errors.As(err, &t) && t.Transient() {
+		return true
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

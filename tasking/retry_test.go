@@ -333,6 +333,8 @@ func TestIsTransient(t *testing.T) {
 		{"eof", &url.Error{Op: "Post", URL: "u", Err: io.EOF}, true},
 		{"certificate", &url.Error{Op: "Post", URL: "u", Err: errors.New("x509: certificate signed by unknown authority")}, false},
 		{"bad input", errors.New("tasking: TaskRequest.Commands is empty"), false},
+		{"says transient", fmt.Errorf("x: %w", transientErr(true)), true},
+		{"says not transient", transientErr(false), false},
 	} {
 		if got := IsTransient(c.err); got != c.want {
 			t.Errorf("%s: IsTransient = %v, want %v", c.name, got, c.want)
@@ -390,3 +392,10 @@ func TestAttemptCutByTheDeadlineKeepsTheLastError(t *testing.T) {
 		t.Fatalf("error = %v; want one matching ErrTimeout and ErrServer, transient", err)
 	}
 }
+
+// transientErr is an error that says whether it is transient, as a shared
+// store's errors do.
+type transientErr bool
+
+func (transientErr) Error() string     { return "store unavailable" }
+func (e transientErr) Transient() bool { return bool(e) }

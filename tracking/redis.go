@@ -386,6 +386,10 @@ func (e unavailableError) Error() string        { return e.err.Error() }
 func (e unavailableError) Unwrap() error        { return e.err }
 func (e unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
+// Transient reports true: Redis may answer the next call, so a webhook
+// that failed on it is worth retrying (tasking.IsTransient reads it).
+func (e unavailableError) Transient() bool { return true }
+
 // ceilMilli returns t in Unix milliseconds, rounded up.
 func ceilMilli(t time.Time) int64 {
 	ms := t.UnixMilli()

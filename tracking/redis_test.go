@@ -654,6 +654,10 @@ func testRedisUnavailable(t *testing.T, b *redisBackend) {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s with Redis down = %v, want an error matching ErrUnavailable", call.name, err)
 		}
+		var tr interface{ Transient() bool }
+		if !errors.As(err, &tr) || !tr.Transient() {
+			t.Errorf("%s with Redis down = %v, want an error saying it is transient (so a webhook answers retry)", call.name, err)
+		}
 		if err != nil && !strings.HasPrefix(err.Error(), "tracking: redis "+strings.ToLower(call.name)+" ") {
 			t.Errorf("%s error %q does not say what failed", call.name, err)
 		}
