@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -82,36 +84,106 @@ func (s *Service) deliver(ctx context.Context, etype string, org *Org, data any,
 	if err != nil {
 		return Response{}, fmt.Errorf("lctest: Deliver %s: encoding the envelope: %w", etype, err)
 	}
-	hdr := http.Header{SignatureHeader: {Sign(s.secret, body)}}
-	for attempt := 1; ; attempt++ {
-		// Recorded before the handler runs, so that anything its tasks
-		// cause is recorded after it (see "Job order" in the package doc).
-		sent := c.notify(Activity{Kind: ActivityWebhook, OID: env.OID, Service: s.name, MID: env.MID,
-			Attempt: attempt, What: etype, Body: body, Detection: det})
-		x := s.exchange(ctx, body, body, hdr, decodeResponse)
-		x.EType, x.OID, x.MID, x.Attempt, x.sent = etype, env.OID, env.MID, attempt, sent
-		c.notify(Activity{Kind: ActivityResponse, OID: env.OID, Service: s.name, MID: env.MID,
-			Attempt: attempt, What: etype, Err: x.Err, Body: x.Body, Exchange: &x})
+	m := &message{svc: s, etype: etype, what: etype, oid: env.OID, mid: env.MID, body: body, wire: body,
+		hdr: http.Header{SignatureHeader: {Sign(s.secret, body)}}, det: det}
+	return s.send(ctx, m)
+}
+
+// message is one webhook as the cloud sends it: every attempt, however
+// many times it is redelivered, posts the same wire bytes and headers.
+type message struct {
+	svc         *Service
+	etype       string // Exchange.EType
+	action      string // Exchange.Action
+	what        string // Activity.What
+	oid, mid    string // mid is an extension's idempotency_key
+	body, wire  []byte // the JSON signed and recorded; as posted (perhaps gzipped)
+	hdr         http.Header
+	det         *Detection // the detection the message carries, for the record
+	ext         *extMsg    // for an extension: the message, whose continuations a success schedules
+	lastAttempt atomic.Int64
+}
+
+// send delivers m, and delivers it again while the service answers
+// retry=true, as many more times as WithMaxRedeliveries allows. Each
+// attempt goes to the replica the balancing chooses and takes the next
+// attempt number of m. The caller holds the cloud open (begin).
+func (s *Service) send(ctx context.Context, m *message) (Response, error) {
+	c := s.cloud
+	decode := decodeResponse
+	if m.ext != nil {
+		decode = decodeExtResponse
+	}
+	for redelivery := 0; ; redelivery++ {
+		attempt := int(m.lastAttempt.Add(1))
+		// The replica is chosen before the attempt is recorded, so the
+		// record says where it went; the attempt is recorded before the
+		// handler runs, so that anything its tasks cause is recorded after
+		// it (see "Job order" in the package doc).
+		t, replica := s.acquire()
+		sent := c.notify(Activity{Kind: ActivityWebhook, OID: m.oid, Service: s.name, MID: m.mid,
+			Attempt: attempt, Replica: replica, What: m.what, Body: m.body, Detection: m.det})
+		x := s.exchange(ctx, t, m, decode)
+		x.EType, x.Action, x.OID, x.MID, x.Attempt, x.Replica, x.sent = m.etype, m.action, m.oid, m.mid, attempt, replica, sent
+		c.notify(Activity{Kind: ActivityResponse, OID: m.oid, Service: s.name, MID: m.mid,
+			Attempt: attempt, Replica: replica, What: m.what, Err: x.Err, Body: x.Body, Exchange: &x})
 		if x.Err != nil {
-			return x.Response, fmt.Errorf("lctest: service %q, %s webhook (mid %s, attempt %d): %w", s.name, etype, env.MID, attempt, x.Err)
+			if m.ext != nil {
+				return x.Response, fmt.Errorf("lctest: extension %q, %s (idempotency key %s, attempt %d): %w", s.name, m.what, m.mid, attempt, x.Err)
+			}
+			return x.Response, fmt.Errorf("lctest: service %q, %s webhook (mid %s, attempt %d): %w", s.name, m.what, m.mid, attempt, x.Err)
 		}
-		if x.Response.Success || !x.Response.Retry || attempt > c.maxRedeliveries || ctx.Err() != nil {
+		if x.Response.Success {
+			if m.ext != nil && m.ext.org != nil && len(x.Response.Continuations) > 0 {
+				c.addContinuations(s, *m.ext, x.Response.Continuations)
+			}
+			return x.Response, nil
+		}
+		if !x.Response.Retry || redelivery >= c.maxRedeliveries || ctx.Err() != nil {
 			return x.Response, nil
 		}
 	}
 }
 
-// exchange performs one delivery attempt: it POSTs wire (body, perhaps
-// compressed) with hdr and decodes the answer; the record keeps body.
-func (s *Service) exchange(ctx context.Context, body, wire []byte, hdr http.Header, decode func(int, []byte) (Response, error)) Exchange {
-	x := Exchange{Time: time.Now(), Request: body}
+// Redeliver delivers the webhook of x again, as the cloud does when a
+// response was lost: exactly the same signed body (the same mid, or for an
+// extension the same idempotency_key) to the replica the balancing
+// chooses next, recorded as the message's next attempt. Like the first
+// delivery, it is delivered again while the service answers retry=true
+// (as WithMaxRedeliveries allows), and an extension's successful answer
+// has its continuations scheduled. x must be one of the service's
+// exchanges (Service.Exchanges, or Activity.Exchange in the record); the
+// error is as Deliver's.
+func (s *Service) Redeliver(ctx context.Context, x Exchange) (Response, error) {
+	m := x.msg
+	if m == nil || m.svc != s {
+		return Response{}, fmt.Errorf("lctest: Redeliver: the exchange (mid %q) is not one of service %q's; pass one from its Exchanges or the cloud's record", x.MID, s.name)
+	}
+	c := s.cloud
+	if !c.begin() {
+		return Response{}, ErrClosed
+	}
+	defer c.finish()
+	ctx, stop := c.withCloudContext(ctx)
+	defer stop()
+	return s.send(ctx, m)
+}
+
+// exchange performs one delivery attempt of m to t (nil when every
+// replica is stopped), which acquire counted in flight, and decodes the
+// answer.
+func (s *Service) exchange(ctx context.Context, t *target, m *message, decode func(int, []byte) (Response, error)) Exchange {
+	x := Exchange{Time: time.Now(), Request: m.body, msg: m}
+	if t == nil {
+		x.Err = ErrReplicasStopped
+		return x
+	}
 	var status int
 	var respBody []byte
-	t := s.acquire()
 	if t.handler != nil {
-		status, respBody, x.Err = s.callHandler(ctx, t.handler, wire, hdr)
+		status, respBody, x.Err = s.callHandler(ctx, t.handler, m.wire, m.hdr)
 	} else {
-		status, respBody, x.Err = s.callURL(ctx, t.url, wire, hdr)
+		status, respBody, x.Err = s.callURL(ctx, t.url, m.wire, m.hdr)
 	}
 	t.inflight.Done()
 	x.Body = respBody
@@ -131,7 +203,8 @@ func (s *Service) newRequest(ctx context.Context, target string, body []byte, hd
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "lctest-cloud")
 	for k, v := range hdr {
-		req.Header[http.CanonicalHeaderKey(k)] = v
+		// A copy: the same headers go with every attempt.
+		req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(v)
 	}
 	return req, nil
 }

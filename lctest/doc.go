@@ -4,7 +4,8 @@
 //
 // A test starts a Cloud, creates organizations and fake sensors, points
 // the service's API base URL at Cloud.URL, registers the service (an
-// in-process http.Handler or a URL) and delivers signed webhooks to it.
+// in-process http.Handler, a URL, or replicas behind a load balancer) and
+// delivers signed webhooks to it.
 // When the service tasks a sensor through the REST API, the sensor
 // answers: a CLOUD_NOTIFICATION receipt, then its reply events, each
 // carrying the task's investigation_id. The cloud runs every event through
@@ -106,6 +107,31 @@
 // itself: detect is the bare event payload and source the reporting
 // rule's namespace; WithDetectionShape(NestedDetection) sends the older
 // shape instead.
+//
+// # Replicas
+//
+// ServiceConfig.Replicas runs a service as several in-process replicas
+// behind a load balancer, as services run in production. Each delivery
+// attempt (a webhook, its redeliveries after retry=true, an extension's
+// message, a detection the rules fan out) goes to one running replica:
+// the next in turn with RoundRobin, the default, so that Register's health
+// webhook goes to replica 0; or one drawn with Random from a generator
+// seeded with ServiceConfig.Seed, so that a run repeats. Exchange.Replica
+// and Activity.Replica say which replica got each attempt. Replicas share
+// only what their handlers share, such as a tracking store, as separate
+// processes do.
+//
+// Service.StopReplica stops a replica as a process exits: it gets no more
+// webhooks, and the call returns once those in flight to it are
+// answered. Service.StartReplica starts it again, or replaces it, with a
+// new handler. While every replica is stopped, an attempt fails as a
+// refused connection would: Exchange.Err is ErrReplicasStopped and
+// Exchange.Replica -1. Service.Redeliver sends an exchange's webhook
+// again, the same signed body with the same mid (an extension's
+// idempotency_key), as the cloud does when a response is lost: with
+// RoundRobin it reaches another replica, to test that the service does
+// the work once. A service given by Handler or URL is one replica, number
+// 0, and SetHandler restarts replica 0.
 //
 // # Extensions
 //

@@ -62,11 +62,16 @@ type Exchange struct {
 	OID     string // empty for global etypes
 	MID     string // the same on every redelivery; an extension's idempotency_key
 	Attempt int    // 1 for the first delivery
+	// Replica is the replica that got the attempt (see
+	// ServiceConfig.Replicas): 0 for a service given by Handler or URL, -1
+	// when every replica was stopped (Err is ErrReplicasStopped).
+	Replica int
 	Request json.RawMessage
 	// Response is the decoded answer; zero but for Status when Err is set.
 	Response Response
 	Body     []byte // the raw response body
 	Err      error  // transport failure, non-200 status or undecodable body
 
-	sent int // the position of the attempt's ActivityWebhook in the record
+	sent int      // the position of the attempt's ActivityWebhook in the record
+	msg  *message // the webhook, for Service.Redeliver
 }

@@ -264,26 +264,8 @@ func (s *Service) sendExt(ctx context.Context, m extMsg) (Response, error) {
 	if m.org != nil {
 		oid = m.org.OID
 	}
-	for attempt := 1; ; attempt++ {
-		sent := c.notify(Activity{Kind: ActivityWebhook, OID: oid, Service: s.name, MID: m.key,
-			Attempt: attempt, What: what, Body: body, Detection: m.det})
-		x := s.exchange(ctx, body, wire, hdr, decodeExtResponse)
-		x.EType, x.Action, x.OID, x.MID, x.Attempt, x.sent = m.kind, m.action, oid, m.key, attempt, sent
-		c.notify(Activity{Kind: ActivityResponse, OID: oid, Service: s.name, MID: m.key,
-			Attempt: attempt, What: what, Err: x.Err, Body: x.Body, Exchange: &x})
-		if x.Err != nil {
-			return x.Response, fmt.Errorf("lctest: extension %q, %s (idempotency key %s, attempt %d): %w", s.name, what, m.key, attempt, x.Err)
-		}
-		if x.Response.Success {
-			if len(x.Response.Continuations) > 0 && m.org != nil {
-				c.addContinuations(s, m, x.Response.Continuations)
-			}
-			return x.Response, nil
-		}
-		if !x.Response.Retry || attempt > c.maxRedeliveries || ctx.Err() != nil {
-			return x.Response, nil
-		}
-	}
+	return s.send(ctx, &message{svc: s, etype: m.kind, action: m.action, what: what, oid: oid, mid: m.key,
+		body: body, wire: wire, hdr: hdr, det: m.det, ext: &m})
 }
 
 // extResponseWire is the JSON shape of an extension's answer.

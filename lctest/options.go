@@ -38,8 +38,9 @@ const DefaultMaxRedeliveries = 3
 // recorded: tasks, sensor events, detections, webhooks and their
 // responses, invalid rules, faults. Calls are serialised in the order of
 // the record, so fn need not be safe for concurrent use; it may read the
-// record, but it must return promptly and must not call WaitIdle or
-// Close, which wait for the work that is calling it.
+// record, but it must return promptly and must not call WaitIdle,
+// Close, Service.SetHandler, Service.StopReplica or Service.StartReplica,
+// which wait for the work that is calling it.
 func WithObserver(fn func(Activity)) Option {
 	return func(c *Cloud) { c.observer = fn }
 }

@@ -77,6 +77,7 @@ type Activity struct {
 	Service         string // webhooks and responses
 	MID             string // webhooks and responses
 	Attempt         int    // webhooks and responses, from 1
+	Replica         int    // webhooks and responses: as Exchange.Replica
 	Err             error  // what went wrong, when something did
 	// Body is the JSON of the event, the detection, the webhook envelope
 	// or the response body.

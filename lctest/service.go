@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,12 +12,25 @@ import (
 )
 
 // ServiceConfig describes a service the cloud delivers webhooks to: an
-// in-process Handler, or a URL (exactly one of them).
+// in-process Handler, a URL, or in-process Replicas behind a load
+// balancer (exactly one of them).
 type ServiceConfig struct {
 	Name    string       // the service name; its replicant rule is svc-<Name>-ex
 	Secret  string       // the shared secret webhooks are signed with
 	Handler http.Handler // called in-process
 	URL     string       // or POSTed to, e.g. http://127.0.0.1:8080/
+	// Replicas runs the service as len(Replicas) in-process replicas,
+	// numbered from 0, behind a load balancer: each delivery attempt goes
+	// to one running replica, chosen as Balance says. A service given by
+	// Handler or URL is one replica, number 0.
+	Replicas []http.Handler
+	// Balance chooses the replica of each delivery attempt: RoundRobin
+	// (the default) or Random.
+	Balance Balance
+	// Seed seeds Random's choices: runs that deliver the same webhooks one
+	// after the other with the same Seed (0 included) choose the same
+	// replicas in the same order.
+	Seed int64
 	// Protocol is the webhook protocol: ServiceProtocol (the default) or
 	// Extension.
 	Protocol Protocol
@@ -24,6 +38,37 @@ type ServiceConfig struct {
 	// they are gzip-compressed (Content-Encoding: gzip).
 	PlainBody bool
 }
+
+// Balance is how the cloud's load balancer chooses the replica of a
+// service that gets a delivery attempt. It only ever chooses a running
+// replica (see Service.StopReplica).
+type Balance int
+
+const (
+	// RoundRobin sends each attempt to the next running replica after the
+	// one that got the previous attempt, in index order, wrapping around.
+	// The first attempt goes to replica 0. The default.
+	RoundRobin Balance = iota
+	// Random sends each attempt to a running replica chosen uniformly
+	// from a generator seeded with ServiceConfig.Seed.
+	Random
+)
+
+// String names the balancing: "round-robin" or "random".
+func (b Balance) String() string {
+	switch b {
+	case RoundRobin:
+		return "round-robin"
+	case Random:
+		return "random"
+	}
+	return "Balance(?)"
+}
+
+// ErrReplicasStopped is the transport error of a delivery attempt made
+// while every replica of the service is stopped, standing in for the
+// connection refused a load balancer with no backend answers.
+var ErrReplicasStopped = errors.New("lctest: every replica of the service is stopped (connection refused); start one with Service.StartReplica")
 
 // Service is a service registered with the cloud. What it was sent and
 // answered is in the cloud's record: Exchanges, Detections and Jobs are
@@ -34,9 +79,12 @@ type Service struct {
 	secret   []byte
 	protocol Protocol
 	plain    bool
+	balance  Balance
 
 	targetMu sync.Mutex
-	target   *target // where webhooks go now; SetHandler replaces it
+	replicas []*target  // where webhooks go now, by replica; nil while stopped
+	next     int        // RoundRobin: the replica tried first for the next attempt
+	rng      *rand.Rand // Random
 
 	mu        sync.Mutex
 	subs      []string        // health detect_subscriptions
@@ -45,36 +93,125 @@ type Service struct {
 	schema    ExtensionSchema // an extension's answer to schema_request
 }
 
-// target is one destination of webhooks: an in-process handler or a URL,
-// with the deliveries in flight to it.
+// target is one destination of webhooks, a running replica: an in-process
+// handler or a URL, with the deliveries in flight to it.
 type target struct {
 	handler  http.Handler
 	url      string
 	inflight sync.WaitGroup
 }
 
-// acquire returns the current target, counted in flight until release.
-func (s *Service) acquire() *target {
+// acquire chooses the replica of one delivery attempt as the balancing
+// says and counts the attempt in flight to it until inflight.Done. It
+// returns a nil target and -1 when every replica is stopped.
+func (s *Service) acquire() (*target, int) {
 	s.targetMu.Lock()
 	defer s.targetMu.Unlock()
-	t := s.target
+	n := len(s.replicas)
+	i := -1
+	switch s.balance {
+	case Random:
+		live := make([]int, 0, n)
+		for j, t := range s.replicas {
+			if t != nil {
+				live = append(live, j)
+			}
+		}
+		if len(live) > 0 {
+			i = live[s.rng.IntN(len(live))]
+		}
+	default:
+		for k := range n {
+			if j := (s.next + k) % n; s.replicas[j] != nil {
+				i = j
+				break
+			}
+		}
+		if i >= 0 {
+			s.next = (i + 1) % n
+		}
+	}
+	if i < 0 {
+		return nil, -1
+	}
+	t := s.replicas[i]
 	t.inflight.Add(1)
-	return t
+	return t, i
+}
+
+// Replicas returns how many replicas the service has, running or
+// stopped: len(ServiceConfig.Replicas), or 1 for a service given by
+// Handler or URL.
+func (s *Service) Replicas() int {
+	s.targetMu.Lock()
+	defer s.targetMu.Unlock()
+	return len(s.replicas)
+}
+
+// StopReplica stops replica i, as a process that exits: the load balancer
+// sends it no more delivery attempts. It returns once the deliveries in
+// flight to it have finished. Stopping a stopped replica does nothing.
+// While every replica is stopped, delivery attempts fail with
+// ErrReplicasStopped. It fails if i is not a replica's index.
+func (s *Service) StopReplica(i int) error {
+	s.targetMu.Lock()
+	if err := s.checkReplica("StopReplica", i); err != nil {
+		s.targetMu.Unlock()
+		return err
+	}
+	old := s.replicas[i]
+	s.replicas[i] = nil
+	s.targetMu.Unlock()
+	if old != nil {
+		old.inflight.Wait()
+	}
+	return nil
+}
+
+// StartReplica starts replica i with h, as a new process: later delivery
+// attempts the balancing sends to replica i go to h. If replica i is
+// running, h replaces it, and StartReplica returns once the deliveries in
+// flight to the replaced one have finished. It fails if i is not a
+// replica's index or h is nil.
+func (s *Service) StartReplica(i int, h http.Handler) error {
+	if h == nil {
+		return fmt.Errorf("lctest: StartReplica(%d) of service %q: the handler is nil", i, s.name)
+	}
+	s.targetMu.Lock()
+	if err := s.checkReplica("StartReplica", i); err != nil {
+		s.targetMu.Unlock()
+		return err
+	}
+	old := s.replicas[i]
+	s.replicas[i] = &target{handler: h}
+	s.targetMu.Unlock()
+	if old != nil {
+		old.inflight.Wait()
+	}
+	return nil
+}
+
+// checkReplica reports an index that names no replica; targetMu is held.
+func (s *Service) checkReplica(op string, i int) error {
+	if i < 0 || i >= len(s.replicas) {
+		return fmt.Errorf("lctest: %s(%d): service %q has replicas 0 to %d", op, i, s.name, len(s.replicas)-1)
+	}
+	return nil
 }
 
 // SetHandler sends later webhooks to h, as a restarted process behind the
 // same address would receive them, and returns once the deliveries in
 // flight to the previous handler or URL have finished. Use it to test that
-// a service picks up where a previous instance left off.
+// a service picks up where a previous instance left off. A nil h is
+// ignored.
+//
+// For a service with several replicas, SetHandler is StartReplica(0, h):
+// it starts or replaces replica 0 only.
 func (s *Service) SetHandler(h http.Handler) {
 	if h == nil {
 		return
 	}
-	s.targetMu.Lock()
-	old := s.target
-	s.target = &target{handler: h}
-	s.targetMu.Unlock()
-	old.inflight.Wait()
+	_ = s.StartReplica(0, h) // 0 always names a replica
 }
 
 // Register adds a service to the cloud, as a user registering it would:
@@ -86,8 +223,22 @@ func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, erro
 	if cfg.Name == "" {
 		return nil, errors.New("lctest: Register: ServiceConfig.Name is empty")
 	}
-	if (cfg.Handler == nil) == (cfg.URL == "") {
-		return nil, fmt.Errorf("lctest: Register %q: set exactly one of ServiceConfig.Handler and ServiceConfig.URL", cfg.Name)
+	set := 0
+	for _, given := range []bool{cfg.Handler != nil, cfg.URL != "", len(cfg.Replicas) > 0} {
+		if given {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, fmt.Errorf("lctest: Register %q: set exactly one of ServiceConfig.Handler, ServiceConfig.URL and ServiceConfig.Replicas", cfg.Name)
+	}
+	for i, h := range cfg.Replicas {
+		if h == nil {
+			return nil, fmt.Errorf("lctest: Register %q: ServiceConfig.Replicas[%d] is nil; give every replica a handler", cfg.Name, i)
+		}
+	}
+	if cfg.Balance != RoundRobin && cfg.Balance != Random {
+		return nil, fmt.Errorf("lctest: Register %q: ServiceConfig.Balance %d is neither RoundRobin nor Random", cfg.Name, int(cfg.Balance))
 	}
 	if cfg.URL != "" {
 		u, err := url.Parse(cfg.URL)
@@ -99,10 +250,18 @@ func (c *Cloud) Register(ctx context.Context, cfg ServiceConfig) (*Service, erro
 		cloud:     c,
 		name:      cfg.Name,
 		secret:    []byte(cfg.Secret),
-		target:    &target{handler: cfg.Handler, url: cfg.URL},
 		installed: map[string]bool{},
 		protocol:  cfg.Protocol,
 		plain:     cfg.PlainBody,
+		balance:   cfg.Balance,
+		rng:       rand.New(rand.NewPCG(uint64(cfg.Seed), 0)),
+	}
+	if len(cfg.Replicas) > 0 {
+		for _, h := range cfg.Replicas {
+			s.replicas = append(s.replicas, &target{handler: h})
+		}
+	} else {
+		s.replicas = []*target{{handler: cfg.Handler, url: cfg.URL}}
 	}
 	if c.service(cfg.Name) != nil {
 		return nil, fmt.Errorf("lctest: Register: a service named %q is already registered", cfg.Name)
