@@ -20,11 +20,13 @@ import (
 // come back as they were rendered). A service queues a job update in Redis
 // this way and attaches it to a later response:
 //
-//	b, err := json.Marshal(job) // store b
+//	b, err := json.Marshal(job) // keep b, in Redis say
 //	...
-//	var job jobs.Job
-//	err := json.Unmarshal(b, &job)
-//	return service.OK(nil).WithJobs(&job)
+//	var later jobs.Job
+//	if err := json.Unmarshal(b, &later); err != nil {
+//		return service.Retry(err)
+//	}
+//	return service.OK(nil).WithJobs(&later)
 type Job struct {
 	id    string
 	isNew bool
