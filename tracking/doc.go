@@ -139,7 +139,7 @@
 // answer. The first delivery claims the message, in one Lua script, so of
 // deliveries arriving at once on several replicas exactly one claims it
 // and runs the handler. The others wait for its answer (RedisDeliveries:
-// the service asks again every 200 ms, up to the deadlines) or are told
+// the service polls the store, up to the deadlines) or are told
 // to come back (RedisIdempotency: a 500, retriable). The answer is then
 // kept for a window (Window, TTL) and every later delivery gets it without
 // running the handler. A claim ends by itself at the handler's deadline

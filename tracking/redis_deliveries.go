@@ -18,8 +18,8 @@ import (
 // [service.WithDeliveryStore].
 //
 // A delivery in progress is held until its handler's deadline, so a claim
-// left by a replica that crashed ends then; a delivery waiting for it asks
-// Redis again every 200 ms (Begin leaves Delivery.Done nil). An answer is
+// left by a replica that crashed ends then; a delivery waiting for it
+// polls (Begin leaves Delivery.Done nil). An answer is
 // kept for Window. When Redis does not answer, Begin fails with an error
 // matching [ErrUnavailable] and the service handles the webhook without
 // de-duplication.
