@@ -73,7 +73,8 @@
 //     repeat gets the recorded answer (a retriable failure is not recorded,
 //     so the platform's retry is handled afresh). The default store is in
 //     process memory, an LRU with a TTL (MemoryIdempotency);
-//     WithIdempotencyStore replaces it, e.g. with one shared by replicas.
+//     WithIdempotencyStore replaces it, e.g. with one shared by replicas
+//     (tracking.RedisIdempotency).
 //   - An unknown action or event is answered 400.
 //
 // # Continuations

@@ -42,4 +42,9 @@
 // Wire and WireEntry decode the job JSON as it travels in a response, new or
 // update, and Wire.Merge folds updates into the job they belong to. Tools and
 // the emulated cloud use them to read back what a service sent.
+//
+// Job.UnmarshalJSON reads that JSON back into a Job, for a service that
+// keeps a job (an update waiting for a later response, say) outside its
+// process: the decoded Job marshals to the JSON it was read from, and new
+// entries can be narrated on it.
 package jobs

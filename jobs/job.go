@@ -11,8 +11,22 @@ import (
 
 // Job is a job a service reports to LimaCharlie in its webhook responses: a
 // cause, the sensors it concerns and a history of entries the user reads.
-// Create one with New or Reopen; the zero value is not usable. A Job is safe
-// for concurrent use.
+// Create one with New or Reopen; the zero value is not usable until
+// UnmarshalJSON fills it. A Job is safe for concurrent use.
+//
+// A Job can be kept outside the process and sent later, by another
+// replica even: it marshals to its JSON, and UnmarshalJSON reads that back
+// into a Job that marshals to the same JSON, attachments included (they
+// come back as they were rendered). A service queues a job update in Redis
+// this way and attaches it to a later response:
+//
+//	b, err := json.Marshal(job) // keep b, in Redis say
+//	...
+//	var later jobs.Job
+//	if err := json.Unmarshal(b, &later); err != nil {
+//		return service.Retry(err)
+//	}
+//	return service.OK(nil).WithJobs(&later)
 type Job struct {
 	id    string
 	isNew bool

@@ -63,8 +63,8 @@
 // retry); one that arrives later, within an hour, gets the earlier answer
 // without the handler running again. An answer asking for a retry is not
 // kept, so the redelivery it asks for runs the handler. The answers are
-// kept in memory (WithDeliveryStore: a store shared by replicas extends
-// this across them; nil turns it off). Health is never de-duplicated.
+// kept in memory (WithDeliveryStore: a store shared by replicas, such as
+// tracking.RedisDeliveries, extends this across them; nil turns it off). Health is never de-duplicated.
 //
 // # Deadlines
 //

@@ -1,4 +1,6 @@
-// Package tracking holds pending continuations keyed by task ID.
+// Package tracking holds pending continuations keyed by task ID, in memory or
+// shared by a service's replicas through Redis, and de-duplicates webhooks
+// across those replicas.
 //
 // The interactive layer tasks a sensor and must later match the sensor's
 // answer, which arrives as a separate webhook, to the code that asked. It
@@ -120,4 +122,46 @@
 // from Redis. Close stops this process's sweeps and waits for its
 // OnTimeout calls; it drops nothing, since the other replicas still serve
 // the entries, and it does not close the Redis client.
+//
+// # De-duplication shared by replicas
+//
+// The platform delivers a webhook again when it did not get an answer in
+// time, and a repeat may reach another replica than the first delivery.
+// Each transport de-duplicates in process memory by default; two stores
+// share that across the replicas through the same Redis:
+//
+//   - [RedisDeliveries], a service.DeliveryStore for the service protocol
+//     (service.WithDeliveryStore), keyed by message;
+//   - [RedisIdempotency], an extension.IdempotencyStore for the extension
+//     protocol (extension.WithIdempotencyStore), keyed by idempotency_key.
+//
+// What the replicas share is, for each message, either a claim or an
+// answer. The first delivery claims the message, in one Lua script, so of
+// deliveries arriving at once on several replicas exactly one claims it
+// and runs the handler. The others wait for its answer (RedisDeliveries:
+// the service polls the store, up to the deadlines) or are told
+// to come back (RedisIdempotency: a 500, retriable). The answer is then
+// kept for a window (Window, TTL) and every later delivery gets it without
+// running the handler. A claim ends by itself at the handler's deadline
+// (RedisDeliveries) or after ClaimTTL (RedisIdempotency), so a replica
+// that crashed while handling a message does not hold it forever. An
+// answer asking for a retry is not kept: the next delivery runs the
+// handler again. Neither store holds anything in process memory.
+//
+// When Redis does not answer, every call fails within CallTimeout with an
+// error matching ErrUnavailable. The service protocol then handles the
+// webhook without de-duplication (and logs it, rate-limited): a repeat may
+// run the handler again, but no webhook is refused. The extension
+// transport answers 500, retriable, and the platform delivers again
+// later. A claim made by a call that timed out after Redis had carried it
+// out holds the message until it ends by itself.
+//
+// Keys: with Prefix P (it may be the one a Redis store uses),
+//
+//	P + "deliveries:" + H    RedisDeliveries
+//	P + "idempotency:" + H   RedisIdempotency
+//
+// where H is the hex SHA-256 of the message's key, so that what the
+// platform sends never forms a key name and every name has one length.
+// Each call touches one key, so no hash tag is needed on Redis Cluster.
 package tracking

@@ -353,14 +353,20 @@ func (r *Redis[V]) isClosed() bool {
 	return r.closed
 }
 
-// call runs f with a context bounded by CallTimeout. A client that does not
-// bound its socket I/O by the context (go-redis's ContextTimeoutEnabled is
-// off by default) is bounded here instead: call returns when the context
-// ends, and f's late result is discarded.
+// call runs f with a context bounded by CallTimeout (see callRedis).
 func (r *Redis[V]) call(ctx context.Context, f func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+	return callRedis(ctx, r.opts.CallTimeout, r.ctxHonored, f)
+}
+
+// callRedis runs f with a context bounded by timeout. A client that does
+// not bound its socket I/O by the context (go-redis's
+// ContextTimeoutEnabled is off by default; honored is false) is bounded
+// here instead: callRedis returns when the context ends, and f's late
+// result is discarded.
+func callRedis(ctx context.Context, timeout time.Duration, honored bool, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if r.ctxHonored {
+	if honored {
 		return f(ctx)
 	}
 	result := make(chan error, 1)
