@@ -549,3 +549,37 @@ func mustPanic(t *testing.T, fn func()) {
 	}()
 	fn()
 }
+
+// countingIdempotency is an IdempotencyStore that counts its claims.
+type countingIdempotency struct {
+	extension.IdempotencyStore
+	begins atomic.Int32
+}
+
+func (c *countingIdempotency) Begin(ctx context.Context, key string) (*extension.Answer, error) {
+	c.begins.Add(1)
+	return c.IdempotencyStore.Begin(ctx, key)
+}
+
+func TestUseIdempotencyStoreReplacesOnlyTheDefault(t *testing.T) {
+	memory := func() *countingIdempotency {
+		return &countingIdempotency{IdempotencyStore: extension.NewMemoryIdempotency(extension.MemoryIdempotencyOptions{})}
+	}
+	handed := memory()
+	svc, _ := newService(t, nil)
+	svc.OnRequest(func(context.Context, *service.Request) service.Response { return service.OK(nil) })
+	extension.Of(svc).UseIdempotencyStore(handed)
+	newCloud(t, svc).requestKeyed("k-1", "request", map[string]any{})
+	if handed.begins.Load() != 1 {
+		t.Errorf("the store handed over saw %d claims, want 1: it replaces the default", handed.begins.Load())
+	}
+
+	configured, ignored := memory(), memory()
+	svc2, _ := newService(t, nil, extension.WithIdempotencyStore(configured))
+	svc2.OnRequest(func(context.Context, *service.Request) service.Response { return service.OK(nil) })
+	extension.Of(svc2).UseIdempotencyStore(ignored)
+	newCloud(t, svc2).requestKeyed("k-1", "request", map[string]any{})
+	if configured.begins.Load() != 1 || ignored.begins.Load() != 0 {
+		t.Errorf("claims: configured store %d, handed-over store %d; want the configured one to stay (1, 0)", configured.begins.Load(), ignored.begins.Load())
+	}
+}

@@ -68,7 +68,8 @@ func (t *Transport) handle(ctx context.Context, msg *message, k kind) (int, []by
 	if key == "" {
 		return t.process(ctx, msg, k)
 	}
-	prior, err := t.cfg.idem.Begin(ctx, key)
+	idem := t.idempotency()
+	prior, err := idem.Begin(ctx, key)
 	switch {
 	case errors.Is(err, ErrInProgress):
 		return t.fail(fmt.Errorf("a delivery with idempotency key %q is being handled; deliver again later", key), true)
@@ -84,8 +85,8 @@ func (t *Transport) handle(ctx context.Context, msg *message, k kind) (int, []by
 	// The record outlives the request: finish it even if the client left.
 	rctx := context.WithoutCancel(ctx)
 	if status >= 500 {
-		_ = t.cfg.idem.Abandon(rctx, key)
-	} else if err := t.cfg.idem.Finish(rctx, key, Answer{Status: status, Body: out}); err != nil {
+		_ = idem.Abandon(rctx, key)
+	} else if err := idem.Finish(rctx, key, Answer{Status: status, Body: out}); err != nil {
 		t.svc.Logger().Warn("recording the answer to a delivery failed; a repeat will be handled again", "idempotency_key", key, "error", err)
 	}
 	return status, out

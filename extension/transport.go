@@ -60,6 +60,7 @@ type Transport struct {
 
 	mu       sync.RWMutex
 	client   *tasking.Client
+	idem     IdempotencyStore
 	actions  map[string]service.HandlerFunc
 	onUpdate []service.HandlerFunc
 }
@@ -184,8 +185,9 @@ func (t *Transport) Bind(s *service.Service) (http.Handler, error) {
 	if t.cfg.requestDesc == "" {
 		t.cfg.requestDesc = s.Name() + " request"
 	}
-	if t.cfg.idem == nil {
-		t.cfg.idem = NewMemoryIdempotency(MemoryIdempotencyOptions{})
+	t.idem = t.cfg.idem
+	if t.idem == nil {
+		t.idem = NewMemoryIdempotency(MemoryIdempotencyOptions{})
 	}
 	t.client = t.cfg.client
 	if t.client == nil && t.cfg.apiURL != "" {
@@ -245,6 +247,24 @@ func (t *Transport) UseClient(c *tasking.Client) {
 	if t.cfg.client == nil && t.cfg.apiURL == "" && c != nil {
 		t.client = c
 	}
+}
+
+// UseIdempotencyStore sets the store that de-duplicates deliveries, unless
+// one was configured with WithIdempotencyStore. The interactive package
+// hands over one shared through Redis when its replicas share one. Call it
+// before the service serves.
+func (t *Transport) UseIdempotencyStore(s IdempotencyStore) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cfg.idem == nil && s != nil {
+		t.idem = s
+	}
+}
+
+func (t *Transport) idempotency() IdempotencyStore {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.idem
 }
 
 func (t *Transport) restClient() *tasking.Client {

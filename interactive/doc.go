@@ -60,20 +60,18 @@
 //
 // The base service answers a redelivery from its record of the first
 // answer (see the service package's "Deliveries"), so in one process the
-// handler does not even run again. Across replicas without a shared
-// delivery store it does: no sensor is tasked twice, but what the handler
-// does besides (a new job, for instance) happens again.
+// handler does not even run again. Across replicas that share Redis
+// (WithRedisURL) neither does it there; across replicas without it, it
+// does: no sensor is tasked twice, but what the handler does besides (a
+// new job, for instance) happens again.
 //
 // # Timeouts
 //
 // Every task has a TTL (TTL, default WithDefaultTTL). If no answer arrives
 // in time its timeout fires exactly once: the OnTimeout handler, or by
 // default a narration that closes the task's job as failed. Timeouts are
-// kept by the process that sent the task. When replies can land on another
-// replica, that replica answers through the named handler while the
-// sender's timeout still fires at the TTL: give such tasks a TTL comfortably
-// longer than the command takes, and write timeout handlers that tolerate a
-// job another replica has already closed.
+// kept by the process that sent the task, unless the replicas share Redis
+// (see "Running several replicas").
 //
 // Tests drive time instead of sleeping: WithClock(tracking.NewManualClock(…))
 // and the clock's Advance, which returns once the timeouts that became due
@@ -112,6 +110,53 @@
 //     over 50 minutes is timed out only by the process that sent the task.
 //   - Jobs have no counterpart on extensions: the extension package puts
 //     their JSON in the response's data and logs each update.
+//
+// # Running several replicas
+//
+// A service that outgrows one process runs as several replicas behind a
+// load balancer, and the platform delivers each answer to whichever
+// replica it reaches. Give every replica the same name, secret, handlers
+// and WithRedisURL (the examples read LC_REDIS_URL); then they share:
+//
+//   - Pending tasks. Any replica resolves a task another one sent, and
+//     every task is resolved or timed out exactly once across all of them:
+//     the decision is one atomic step in Redis. Expired tasks are claimed
+//     by whichever replica sweeps first (every second).
+//   - Closures, through their owner. A closure (Then, OnTimeout) cannot
+//     leave the process that made it. A reply for it that reaches another
+//     replica is handed to the owner through Redis publish/subscribe; the
+//     closure runs there and its response, job updates included, comes back
+//     as the answer to the webhook, within the webhook's deadline. If the
+//     owner is gone (stopped, restarted), the task's named handler runs
+//     instead (Via), else the orphan handler. A closure timeout likewise
+//     runs in its owner; if the owner is gone, the timeout handler
+//     registered under the task's Via name runs (HandleTimeout), else the
+//     default. So: use Via names, with HandleReply and HandleTimeout
+//     registered on every replica, for anything that must survive a
+//     replica stopping; use closures for convenience, paired with Via when
+//     the outcome matters.
+//   - De-duplication of redelivered messages, by mid, for an hour: a
+//     message delivered again to another replica is answered with the first
+//     answer, without running the handler again.
+//   - Each organization's latest JWT, for timeout handlers on any replica.
+//   - The job updates of timeouts, kept in Redis until a successful response
+//     to their organization, from any replica, carries them: a replica that
+//     stops loses none.
+//
+// Served as an extension, the shared store times tasks out and no timeout
+// continuations are set.
+//
+// New fails if Redis does not answer. While Redis is down, a webhook that
+// needs it is answered retry (a task, a reply to resolve; Task's error is
+// transient for service.FailOrRetry), so the platform delivers it again
+// and nothing is lost; de-duplication is skipped (the service's "Deliveries"
+// behaviour), timeouts wait for the next sweep that reaches Redis, and
+// timeout job updates wait in the process that made them. Every Redis call
+// is bounded by tracking.DefaultCallTimeout.
+//
+// What a relay costs: a reply that reaches the owner's replica costs one
+// Redis round trip more than in memory; one relayed to another replica
+// costs a publish each way and the owner's handler time.
 //
 // # Jobs
 //

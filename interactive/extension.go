@@ -40,19 +40,24 @@ const endedGrace = time.Hour
 // adaptToExtension wires the service to the extension transport x: reply
 // and timeout actions, the rule stored again on update, the REST client.
 func (s *Service) adaptToExtension(x *extension.Transport, capacity int) error {
-	ended, err := tracking.New(tracking.Options[struct{}]{Capacity: 2 * capacity, TTL: endedGrace, Clock: s.clock})
-	if err != nil {
-		return err
+	s.ext = x
+	if s.shared == nil {
+		// Without a shared store, timeouts also travel as continuations
+		// (armTimeout), and this record stops them firing twice here.
+		ended, err := tracking.New(tracking.Options[struct{}]{Capacity: 2 * capacity, TTL: endedGrace, Clock: s.clock})
+		if err != nil {
+			return err
+		}
+		s.ended = ended
+		s.OnShutdown(func(context.Context) { _ = ended.Close() })
 	}
-	s.ext, s.ended = x, ended
 	x.UseClient(s.client)
 	x.HandleAction(ReplyAction, s.replyAction)
 	x.HandleAction(TimeoutAction, s.timeoutAction)
 	x.OnUpdate(func(ctx context.Context, req *service.Request) service.Response {
-		s.orgs.remember(req.Org())
+		s.orgs.remember(ctx, req.Org())
 		return withRuleError(service.OK(nil), s.installRule(ctx, req))
 	})
-	s.OnShutdown(func(context.Context) { _ = ended.Close() })
 	return nil
 }
 
@@ -144,7 +149,7 @@ func (s *Service) timeoutAction(ctx context.Context, req *service.Request) servi
 	if resp.Success && req.OID != "" {
 		// Job updates of timeouts this process fired on its own timer ride
 		// the answer, as they would the next response to the organization.
-		if q := s.orgs.take(req.OID); len(q) > 0 {
+		if q := s.orgs.take(ctx, req.OID); len(q) > 0 {
 			resp = resp.WithJobs(q...)
 		}
 	}
@@ -152,7 +157,7 @@ func (s *Service) timeoutAction(ctx context.Context, req *service.Request) servi
 }
 
 func (s *Service) timeoutStep(ctx context.Context, req *service.Request) service.Response {
-	s.orgs.remember(req.Org())
+	s.orgs.remember(ctx, req.Org())
 	var st timeoutState
 	if err := req.Decode(&st); err != nil || st.Token == "" {
 		s.counters.refused.Add(1)
@@ -182,6 +187,9 @@ func (s *Service) fireTimeout(ctx context.Context, req *service.Request, tok tok
 	e, held, err := s.pending.Done(ctx, id)
 	if err != nil {
 		return service.Retry(err)
+	}
+	if !held && s.shared != nil {
+		return service.OK(nil) // the shared store says it ended: answered, or timed out by a replica
 	}
 	if !held && s.local.has(id) {
 		// Sent by this process and still tracked: its own timer fires the

@@ -27,9 +27,15 @@ type harness struct {
 
 func newHarness(t *testing.T, api *stubAPI, setup func(*Service), opts ...Option) *harness {
 	t.Helper()
+	return newNamedHarness(t, "itest", api, setup, opts...)
+}
+
+// newNamedHarness is newHarness for a service named name.
+func newNamedHarness(t *testing.T, name string, api *stubAPI, setup func(*Service), opts ...Option) *harness {
+	t.Helper()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	client := tasking.NewClient(tasking.WithBaseURL(api.URL), tasking.WithRetry(4, time.Millisecond, 5*time.Millisecond))
-	is, err := New("itest", testSecret, append([]Option{WithServiceOptions(service.WithLogOutput(logs, logs)), WithClient(client)}, opts...)...)
+	is, err := New(name, testSecret, append([]Option{WithServiceOptions(service.WithLogOutput(logs, logs)), WithClient(client)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

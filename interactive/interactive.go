@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/internal/ratelog"
 	"github.com/lcsvc/lcservice/internal/token"
@@ -31,7 +33,7 @@ type Service struct {
 	codec      *token.Codec
 	clock      tracking.Clock
 	pending    tracking.Store[*continuation]
-	orgs       *orgState
+	orgs       orgStore
 	defaultTTL time.Duration
 	timeoutRun time.Duration
 	orphan     ReplyHandler
@@ -47,6 +49,12 @@ type Service struct {
 	ext   *extension.Transport
 	ended tracking.Store[struct{}]
 	local localTasks
+
+	// With a shared store (WithRedisURL): this process's id among the
+	// replicas, the Redis half of the pending store and the relay.
+	replica string
+	shared  *sharedPending
+	relay   *relay
 
 	counters   counters
 	refusedLog ratelog.Gate // replies refused or expired
@@ -65,6 +73,7 @@ type config struct {
 	capacity   int
 	timeoutRun time.Duration
 	orphan     ReplyHandler
+	redisURL   string
 }
 
 // WithServiceOptions passes options to the underlying service.New (logging,
@@ -104,6 +113,18 @@ func WithCapacity(n int) Option { return func(c *config) { c.capacity = n } }
 // does not redeliver).
 func WithOrphanHandler(h ReplyHandler) Option { return func(c *config) { c.orphan = h } }
 
+// WithRedisURL shares the service's state among its replicas through the
+// Redis server at url (redis://[[user]:password@]host[:port][/db], see
+// tracking.RedisFromURL): pending tasks, which any replica resolves or
+// times out exactly once; de-duplication of redelivered messages; each
+// organization's latest JWT; and the job updates of timeouts, kept until a
+// response to their organization carries them. Keys start with
+// "lcservice:{NAME}:", so services can share one Redis. New fails if Redis
+// does not answer. An empty url keeps everything in this process's memory,
+// so a program may pass os.Getenv("LC_REDIS_URL") as it is. See "Running
+// several replicas" in the package documentation.
+func WithRedisURL(url string) Option { return func(c *config) { c.redisURL = url } }
+
 // WithTimeoutBudget bounds how long a timeout handler may run (default 1 minute).
 func WithTimeoutBudget(d time.Duration) Option { return func(c *config) { c.timeoutRun = d } }
 
@@ -134,8 +155,22 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 	case cfg.client != nil && cfg.apiURL != "":
 		return nil, errors.New("interactive: WithClient and WithAPIURL both given: set the base URL on the client with tasking.WithBaseURL")
 	}
+	var rdb *redis.Client
+	if cfg.redisURL != "" {
+		var err error
+		if rdb, err = connectRedis(cfg.redisURL); err != nil {
+			return nil, err
+		}
+		dedup, err := sharedDeliveries(rdb, name)
+		if err != nil {
+			closeRedis(rdb)
+			return nil, err
+		}
+		cfg.svcOpts = append([]service.Option{dedup}, cfg.svcOpts...)
+	}
 	svc, err := service.New(name, secret, cfg.svcOpts...)
 	if err != nil {
+		closeRedis(rdb)
 		return nil, err
 	}
 	codec, err := token.NewCodec(name, []byte(secret))
@@ -166,20 +201,27 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 	if s.orphan == nil {
 		s.orphan = s.defaultOrphan
 	}
-	s.pending, err = tracking.New(tracking.Options[*continuation]{
-		Capacity:  cfg.capacity,
-		TTL:       cfg.defaultTTL,
-		OnTimeout: s.timedOut,
-		OnEvict: func(e tracking.Entry[*continuation]) {
-			s.counters.evicted.Add(1)
-			s.local.forget(e.ID) // its timeout is now the continuation's to fire
-		},
-		Clock: s.clock,
-	})
+	if rdb != nil {
+		err = s.share(rdb, cfg.capacity)
+	} else {
+		s.pending, err = tracking.New(tracking.Options[*continuation]{
+			Capacity:  cfg.capacity,
+			TTL:       cfg.defaultTTL,
+			OnTimeout: s.timedOut,
+			OnEvict: func(e tracking.Entry[*continuation]) {
+				s.counters.evicted.Add(1)
+				s.local.forget(e.ID) // its timeout is now the continuation's to fire
+			},
+			Clock: s.clock,
+		})
+		if err == nil {
+			svc.OnShutdown(func(context.Context) { _ = s.pending.Close() })
+		}
+	}
 	if err != nil {
+		closeRedis(rdb)
 		return nil, err
 	}
-	svc.OnShutdown(func(context.Context) { _ = s.pending.Close() })
 	svc.Use(s.everyEvent)
 	if x := extension.Of(svc); x != nil {
 		// Replies arrive as ReplyAction requests and the rule is stored
@@ -256,11 +298,11 @@ func (s *Service) replyHandler(name string) ReplyHandler {
 // organization (a failed one may be discarded and redelivered).
 func (s *Service) everyEvent(next service.HandlerFunc) service.HandlerFunc {
 	return func(ctx context.Context, req *service.Request) service.Response {
-		s.orgs.remember(req.Org())
+		s.orgs.remember(ctx, req.Org())
 		ctx = withOrigin(ctx, "webhook", string(req.EventType), req.OID, req.MessageID)
 		resp := next(ctx, req)
 		if req.OID != "" && resp.Success {
-			if q := s.orgs.take(req.OID); len(q) > 0 {
+			if q := s.orgs.take(ctx, req.OID); len(q) > 0 {
 				resp = resp.WithJobs(q...)
 			}
 		}

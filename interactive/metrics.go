@@ -60,7 +60,7 @@ var (
 	descTaskErrors = prometheus.NewDesc("lcservice_interactive_task_errors_total",
 		"Tasks the API refused or that could not be sent.", nil, nil)
 	descRouted = prometheus.NewDesc("lcservice_interactive_replies_routed_total",
-		"Replies routed, by route: closure (a pending closure), named (a named handler), orphan (nobody claimed it).", []string{"route"}, nil)
+		"Replies routed, by route: closure (a pending closure), relayed (a closure another replica holds, run there), named (a named handler), orphan (nobody claimed it).", []string{"route"}, nil)
 	descReplyRefused = prometheus.NewDesc("lcservice_interactive_replies_refused_total",
 		"Replies refused, by reason: invalid (malformed, forged, tampered or for another org or sensor token), expired.", []string{"reason"}, nil)
 	descTimedOut = prometheus.NewDesc("lcservice_interactive_timed_out_total",
@@ -70,7 +70,7 @@ var (
 	descRuleErrors = prometheus.NewDesc("lcservice_interactive_rule_errors_total",
 		"Failed replicant rule installs or removals.", nil, nil)
 	descPending = prometheus.NewDesc("lcservice_interactive_pending",
-		"Tasks waiting for their replies in this process.", nil, nil)
+		"Tasks waiting for their replies: in this process, or in Redis for every replica when the store is shared.", nil, nil)
 	descQueuedJobs = prometheus.NewDesc("lcservice_interactive_queued_jobs",
 		"Job updates from timeout handlers waiting for the next response to their organization.", nil, nil)
 )
@@ -92,6 +92,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descTasked, st.Tasked)
 	counter(descTaskErrors, st.TaskErrors)
 	counter(descRouted, st.RoutedClosure, "closure")
+	counter(descRouted, st.RoutedRelayed, "relayed")
 	counter(descRouted, st.RoutedNamed, "named")
 	counter(descRouted, st.Orphans, "orphan")
 	counter(descReplyRefused, st.Refused, "invalid")

@@ -76,24 +76,15 @@ func (s *Service) verifyAndRoute(ctx context.Context, req *service.Request, rout
 	return s.route(ctx, req, routing, event, tok)
 }
 
-// route delivers a verified reply: pending closure, then named handler, then orphan.
+// route delivers a verified reply: pending closure (here, or relayed to
+// the replica holding it), then named handler, then orphan.
 func (s *Service) route(ctx context.Context, req *service.Request, routing eventRouting, event []byte, tok token.Token) service.Response {
 	id := tok.ID.String()
-	r := &Reply{
-		Org: req.Org(), SID: routing.SID, Hostname: routing.Hostname, Platform: routing.Plat, EventType: routing.EventType,
-		EventTime: time.UnixMilli(int64(routing.EventTime)),
-		TaskID:    TaskID(id), Handler: tok.Handler, Request: req,
-		event: event, state: tok.State,
-		done: func() {
-			_, _, _ = s.pending.Done(context.WithoutCancel(ctx), id)
-			s.claimEnd(id, tok.Expiry)
-		},
-	}
+	r := s.newReply(req, id, tok.Handler, tok.JobID, tok.State, event, tok.Expiry)
+	r.SID, r.Hostname, r.Platform, r.EventType = routing.SID, routing.Hostname, routing.Plat, routing.EventType
+	r.EventTime = time.UnixMilli(int64(routing.EventTime))
 	if r.Org.ID == "" {
 		r.Org.ID = routing.OID
-	}
-	if tok.JobID != "" {
-		r.Job = jobs.Reopen(tok.JobID)
 	}
 	if routing.EventType == "RECEIPT" {
 		r.Err, r.Final = receiptError(event)
@@ -105,19 +96,28 @@ func (s *Service) route(ctx context.Context, req *service.Request, routing event
 		// cloud deliver the reply again rather than guess.
 		return service.Retry(err)
 	}
+	ended := !pending || !e.Streaming
 	switch {
-	case !pending || !e.Streaming:
+	case ended:
 		s.claimEnd(id, tok.Expiry) // answered: no timeout continuation fires for it here
 	case r.Final:
 		_, _, _ = s.pending.Done(ctx, id)
 		s.claimEnd(id, tok.Expiry)
+		ended = true
 	}
 	var h ReplyHandler
 	if pending {
 		r.Replies = e.Replies
-		if e.Value.then != nil {
-			h = e.Value.then
+		c := e.Value
+		switch {
+		case c.then != nil:
+			h = c.then
 			s.counters.routedClosure.Add(1)
+		case c.hasThen && c.owner != s.replica && s.relay != nil:
+			if resp, ok := s.relay.reply(ctx, c.owner, r, ended); ok {
+				s.counters.routedRelayed.Add(1)
+				return resp
+			}
 		}
 	}
 	if h == nil && tok.Handler != "" {
@@ -130,6 +130,23 @@ func (s *Service) route(ctx context.Context, req *service.Request, routing event
 		h = s.orphan
 	}
 	return withJob(h(ctx, r), r.Job)
+}
+
+// newReply makes the Reply of task id (whose token expires at expires)
+// carried by req, its routing fields left for the caller.
+func (s *Service) newReply(req *service.Request, id, handler, jobID string, state, event []byte, expires time.Time) *Reply {
+	r := &Reply{
+		Org: req.Org(), TaskID: TaskID(id), Handler: handler, Request: req,
+		event: event, state: state,
+		done: func() {
+			_, _, _ = s.pending.Done(context.Background(), id)
+			s.claimEnd(id, expires)
+		},
+	}
+	if jobID != "" {
+		r.Job = jobs.Reopen(jobID)
+	}
+	return r
 }
 
 // withJob sends the reopened job's updates unless the handler attached it.

@@ -72,7 +72,7 @@ func (s *Service) onUninstall(next service.HandlerFunc) service.HandlerFunc {
 			err = fmt.Errorf("removing D&R rule %s: %w", name, err)
 		}
 		resp := withRuleError(next(ctx, req), err)
-		s.orgs.forget(req.OID)
+		s.orgs.forget(ctx, req.OID)
 		return resp
 	}
 }

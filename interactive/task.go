@@ -74,6 +74,12 @@ type continuation struct {
 	command   string
 	jobID     string
 	state     []byte
+
+	// With a shared store, owner is the replica holding the closures
+	// (then and onTimeout are set only there), and hasThen, hasOnTimeout
+	// say which it holds.
+	owner                 string
+	hasThen, hasOnTimeout bool
 }
 
 // Task sends command (a full command line, e.g. CommandLine("file_hash", path))
@@ -119,7 +125,7 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 	if cfg.job != nil {
 		jobID = cfg.job.ID()
 	}
-	s.orgs.remember(org)
+	s.orgs.remember(ctx, org)
 
 	id := s.taskID(ctx, sid, command)
 	now := s.clock.Now()
@@ -129,7 +135,7 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 	if err != nil {
 		return "", fmt.Errorf("interactive: building the task's token: %w", err)
 	}
-	if s.ext != nil {
+	if s.ended != nil {
 		s.local.add(id.String()) // before the reply can arrive
 	}
 	err = s.pending.Add(ctx, tracking.Entry[*continuation]{
@@ -165,7 +171,9 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 		return "", fmt.Errorf("tasking sensor %s with %q: %w", sid, commandName(command), err)
 	}
 	s.counters.tasked.Add(1)
-	if s.ext != nil {
+	if s.ended != nil {
+		// Without a shared store, the timeout travels with the platform
+		// too, so it fires even if this process is gone by then.
 		s.armTimeout(ctx, timeoutState{Token: invID, Hop: 1, SID: sid, Command: command}, expires)
 	}
 	return TaskID(id.String()), nil

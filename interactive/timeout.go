@@ -40,13 +40,17 @@ func (t *Timeout) HasState() bool { return len(t.state) > 0 }
 // goroutine the service's Shutdown awaits, and timedOut waits for it, so a
 // sweep (and a test's ManualClock.Advance) ends when its timeouts have been
 // handled.
-func (s *Service) timedOut(e tracking.Entry[*continuation]) {
+func (s *Service) timedOut(e tracking.Entry[*continuation]) { s.handleTimeout(e) }
+
+// handleTimeout handles e's timeout and reports whether it could: false
+// when the service is stopping.
+func (s *Service) handleTimeout(e tracking.Entry[*continuation]) bool {
 	if !s.claimEnd(e.ID, e.Expires) {
-		return // a timeout continuation fired it already
+		return true // a timeout continuation fired it already
 	}
 	c := e.Value
 	t := &Timeout{
-		Org: s.orgs.latest(c.oid), SID: c.sid, Command: c.command, TaskID: TaskID(e.ID),
+		Org: tasking.Org{ID: c.oid}, SID: c.sid, Command: c.command, TaskID: TaskID(e.ID),
 		Replies: e.Replies, state: c.state,
 	}
 	if c.jobID != "" {
@@ -57,16 +61,19 @@ func (s *Service) timedOut(e tracking.Entry[*continuation]) {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(ctx, s.timeoutRun)
 		defer cancel()
+		t.Org = s.orgs.latest(ctx, c.oid)
 		ctx = withOrigin(ctx, "timeout", e.ID)
 		s.runTimeout(ctx, s.timeoutHandlerFor(c), t)
 		if t.Job != nil && (len(t.Job.Entries()) > 0 || t.Job.IsClosed()) {
-			s.orgs.queue(t.Org.ID, t.Job)
+			// Queued even if the handler's time ran out: not under ctx.
+			s.orgs.queue(context.WithoutCancel(ctx), t.Org.ID, t.Job)
 		}
 		s.counters.timedOut.Add(1)
 	})
 	if started {
 		<-done
 	}
+	return started
 }
 
 func (s *Service) runTimeout(ctx context.Context, h TimeoutHandler, t *Timeout) {

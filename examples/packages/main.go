@@ -11,6 +11,9 @@
 //	                  point it at `lcsim emulate` to run locally)
 //	LC_LOG_LEVEL      debug, info (default), warn or error: the lowest
 //	                  level logged
+//	LC_REDIS_URL      redis://host:port/db: share pending tasks and the
+//	                  rest of the service's state with the other replicas
+//	                  using the same Redis (default: this process only)
 //	PORT              the port to listen on (default 8080)
 //	SURVEY_TTL        how long a sensor has to answer, e.g. 90s (default 2m)
 package main
@@ -49,7 +52,7 @@ func main() {
 	}
 	is, err := survey.New(os.Getenv("LC_SHARED_SECRET"), survey.Options{
 		TTL:         ttl,
-		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithServiceOptions(proto, service.WithLogLevel(level))},
+		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithRedisURL(os.Getenv("LC_REDIS_URL")), interactive.WithServiceOptions(proto, service.WithLogLevel(level))},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "packages:", err)

@@ -12,6 +12,9 @@
 //	                  point it at `lcsim emulate` to run locally)
 //	LC_LOG_LEVEL      debug, info (default), warn or error: the lowest
 //	                  level logged
+//	LC_REDIS_URL      redis://host:port/db: share pending tasks and the
+//	                  rest of the service's state with the other replicas
+//	                  using the same Redis (default: this process only)
 //	PORT              the port to listen on (default 8080)
 package main
 
@@ -38,7 +41,7 @@ func main() {
 		os.Exit(2)
 	}
 	is, err := triage.New(os.Getenv("LC_SHARED_SECRET"), triage.Options{
-		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithServiceOptions(proto, service.WithLogLevel(level))},
+		Interactive: []interactive.Option{interactive.WithAPIURL(os.Getenv("LC_API_URL")), interactive.WithRedisURL(os.Getenv("LC_REDIS_URL")), interactive.WithServiceOptions(proto, service.WithLogLevel(level))},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "triage:", err)
