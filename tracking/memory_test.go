@@ -154,3 +154,55 @@ func BenchmarkPendingMemory(b *testing.B) {
 	b.ReportMetric(sum.resolveNs/n, "ns/resolve")
 	b.ReportMetric(sum.allocsPerAdd/n, "allocs/add")
 }
+
+// pendingBound is the most heap one pending task may cost, its UUID-string
+// ID and a 32-byte value included.
+const pendingBound = 256
+
+// TestPendingHeapBound fills a table with 100,000 pending tasks and checks
+// their heap against pendingBound, less 32 bytes of margin: the ID index's
+// load, and so its cost per entry, varies with the count, and
+// BenchmarkPendingMemory measures a million. It does not run in parallel,
+// so no other test's allocations count.
+func TestPendingHeapBound(t *testing.T) {
+	const n, margin = 100_000, 32
+	table, _, cost := fillPending(t, n)
+	defer table.Close()
+	t.Logf("%d pending: %.1f B each, of which the table's own %.1f B", n, cost.perEntry, cost.perTable)
+	if cost.perEntry > pendingBound-margin {
+		t.Errorf("%d pending tasks cost %.1f B each (the table's own part %.1f B); want at most %d B", n, cost.perEntry, cost.perTable, pendingBound-margin)
+	}
+}
+
+// Once the table has had as many entries, adding and resolving one
+// allocates nothing of the table's own.
+func TestAddResolveAllocatesNothing(t *testing.T) {
+	const n = 1000
+	table, err := New(Options[*pendingValue]{Capacity: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Close()
+	ids := make([]string, n)
+	value := &pendingValue{}
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		if err := table.Add(ctx, Entry[*pendingValue]{ID: ids[i], Value: value}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := 0
+	allocs := testing.AllocsPerRun(10*n, func() {
+		id := ids[next%n] // the oldest pending
+		next++
+		if _, ok, _ := table.Resolve(ctx, id); !ok {
+			t.Fatalf("Resolve(%s): not pending", id)
+		}
+		if err := table.Add(ctx, Entry[*pendingValue]{ID: id, Value: value}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Resolve and Add allocate %v times, want 0", allocs)
+	}
+}
