@@ -39,7 +39,9 @@ run-basic:
 	$(GO) run ./examples/basic
 
 # Benchmarks: BenchmarkAddResolve (memory) beside BenchmarkRedisAddResolve
-# (miniredis, and a real Redis found or started as for test), and
+# (miniredis, and a real Redis found or started as for test),
+# BenchmarkPendingMemory (heap per task and Add/Resolve at a million
+# pending), and
 # BenchmarkSoak: the package-survey service under a mixed load for
 # SOAK_DURATION (default 2m), reporting memory and goroutines.
 bench:

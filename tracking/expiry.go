@@ -1,52 +1,89 @@
 package tracking
 
-import "time"
+// The expiry heap: s.expiry is a binary min-heap of slots ordered by
+// expiry, then by insertion, and each node knows its place in it (pos), so
+// removing any entry costs O(log n) and leaves nothing behind.
 
-// item is a pending entry as the table stores it: the entry plus its place
-// in the expiry queue, so removing it for any reason is O(log n) and leaves
-// nothing behind.
-type item[V any] struct {
-	entry Entry[V]
-	seq   uint64 // insertion order, to break ties between equal expiries
-	index int    // position in expiryQueue
+// earlier reports whether a expires before b, or at the same time and was
+// added first.
+func earlier[V any](a, b *node[V]) bool {
+	return a.expires < b.expires || a.expires == b.expires && a.seq < b.seq
 }
 
-// expiryQueue is a min-heap of pending items by expiry, for container/heap.
-type expiryQueue[V any] []*item[V]
-
-func (q expiryQueue[V]) Len() int { return len(q) }
-
-func (q expiryQueue[V]) Less(i, j int) bool {
-	a, b := q[i], q[j]
-	if !a.entry.Expires.Equal(b.entry.Expires) {
-		return a.entry.Expires.Before(b.entry.Expires)
+// earliest returns the slot of the entry that expires first, or none.
+func (s *pendingSet[V]) earliest() int32 {
+	if len(s.expiry) == 0 {
+		return none
 	}
-	return a.seq < b.seq
+	return s.expiry[0]
 }
 
-func (q expiryQueue[V]) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index = i
-	q[j].index = j
+// push adds slot i to the heap.
+func (s *pendingSet[V]) push(i int32) {
+	s.expiry = append(s.expiry, i)
+	s.up(len(s.expiry) - 1)
 }
 
-func (q *expiryQueue[V]) Push(x any) {
-	it := x.(*item[V])
-	it.index = len(*q)
-	*q = append(*q, it)
+// heapRemove takes the slot at place p out of the heap.
+func (s *pendingSet[V]) heapRemove(p int) {
+	last := len(s.expiry) - 1
+	moved := s.expiry[last]
+	s.expiry = s.expiry[:last]
+	if p == last {
+		return
+	}
+	s.expiry[p] = moved
+	if s.down(p) == p {
+		s.up(p)
+	}
 }
 
-func (q *expiryQueue[V]) Pop() any {
-	old := *q
-	n := len(old) - 1
-	it := old[n]
-	old[n] = nil // let the item be collected
-	it.index = -1
-	*q = old[:n]
-	return it
+// up moves the slot at place p towards the root until its parent expires
+// earlier, and returns where it ends.
+func (s *pendingSet[V]) up(p int) int {
+	h := s.expiry
+	i := h[p]
+	n := s.at(i)
+	for p > 0 {
+		q := (p - 1) / 2
+		parent := s.at(h[q])
+		if !earlier(n, parent) {
+			break
+		}
+		h[p] = h[q]
+		parent.pos = int32(p)
+		p = q
+	}
+	h[p] = i
+	n.pos = int32(p)
+	return p
 }
 
-// due reports whether the earliest item has expired at now.
-func (q expiryQueue[V]) due(now time.Time) bool {
-	return len(q) > 0 && q[0].entry.expired(now)
+// down moves the slot at place p towards the leaves until both children
+// expire later, and returns where it ends.
+func (s *pendingSet[V]) down(p int) int {
+	h := s.expiry
+	i := h[p]
+	n := s.at(i)
+	for {
+		c := 2*p + 1
+		if c >= len(h) {
+			break
+		}
+		child := s.at(h[c])
+		if r := c + 1; r < len(h) {
+			if right := s.at(h[r]); earlier(right, child) {
+				c, child = r, right
+			}
+		}
+		if !earlier(child, n) {
+			break
+		}
+		h[p] = h[c]
+		child.pos = int32(p)
+		p = c
+	}
+	h[p] = i
+	n.pos = int32(p)
+	return p
 }

@@ -14,7 +14,8 @@ const (
 // Options configure a [Table]. The zero value is usable.
 type Options[V any] struct {
 	// Capacity is the most entries the table holds; adding beyond it
-	// evicts the least recently used one. Zero means DefaultCapacity.
+	// evicts the least recently used one. Zero means DefaultCapacity;
+	// above math.MaxInt32, the table holds math.MaxInt32.
 	Capacity int
 	// TTL is the lifetime of an entry added without Expires. Zero means
 	// DefaultTTL.
@@ -46,6 +47,7 @@ func (o Options[V]) withDefaults() (Options[V], error) {
 	if o.Capacity == 0 {
 		o.Capacity = DefaultCapacity
 	}
+	o.Capacity = min(o.Capacity, maxSlots)
 	if o.TTL == 0 {
 		o.TTL = DefaultTTL
 	}

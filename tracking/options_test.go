@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -38,6 +39,7 @@ func TestNewDefaults(t *testing.T) {
 	}{
 		{"zero value", Options[string]{}, DefaultCapacity, DefaultTTL, SystemClock()},
 		{"explicit values kept", Options[string]{Capacity: 7, TTL: time.Hour, Clock: manual}, 7, time.Hour, manual},
+		{"capacity above int32", Options[string]{Capacity: math.MaxInt}, math.MaxInt32, DefaultTTL, SystemClock()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

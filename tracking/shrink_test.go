@@ -42,8 +42,14 @@ func TestTableShrinksAfterBurst(t *testing.T) {
 	if grown, kept := int64(full)-int64(before), int64(after)-int64(before); kept > grown/16 {
 		t.Errorf("with 10 of %d entries left the table keeps %d of the %d KiB it grew by", burst, kept>>10, grown>>10)
 	}
-	if cap(tbl.expiry) > shrinkMin {
-		t.Errorf("expiry queue capacity %d after the burst", cap(tbl.expiry))
+	tbl.mu.Lock()
+	slots, heapCap, err := tbl.set.slots, cap(tbl.set.expiry), tbl.set.check()
+	tbl.mu.Unlock()
+	if slots > shrinkMin || heapCap > shrinkMin {
+		t.Errorf("%d slots and expiry heap capacity %d after the burst", slots, heapCap)
+	}
+	if err != nil {
+		t.Error(err)
 	}
 	// What is left still works, in LRU and expiry order.
 	if _, ok, _ := tbl.Resolve(ctx, fmt.Sprint("task-", burst-1)); !ok {

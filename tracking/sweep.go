@@ -1,7 +1,6 @@
 package tracking
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -19,14 +18,14 @@ func (t *Table[V]) Sweep(now time.Time) int {
 		return 0
 	}
 	var expired []Entry[V]
-	for t.expiry.due(now) {
-		it := heap.Pop(&t.expiry).(*item[V])
-		t.pending.Remove(it.entry.ID)
-		expired = append(expired, it.entry)
+	due := t.since(now)
+	for i := t.set.earliest(); i != none && t.set.at(i).expires <= due; i = t.set.earliest() {
+		expired = append(expired, t.entry(t.set.at(i)))
+		t.set.remove(i)
 	}
 	t.stats.TimedOut += int64(len(expired))
 	if len(expired) > 0 {
-		t.shrinkLocked()
+		t.set.shrink()
 	}
 	t.armLocked()
 	if len(expired) == 0 || t.opts.OnTimeout == nil {
@@ -55,11 +54,12 @@ func (t *Table[V]) Sweep(now time.Time) int {
 // entry is due. A timer already due no later is kept; an emptied queue
 // keeps its timer, which then finds nothing. t.mu must be held.
 func (t *Table[V]) armLocked() {
-	if t.closed || len(t.expiry) == 0 {
+	i := t.set.earliest()
+	if t.closed || i == none {
 		return
 	}
-	at := t.expiry[0].entry.Expires
-	if t.armed && !t.timerAt.After(at) {
+	at := t.set.at(i).expires
+	if t.armed && t.timerAt <= at {
 		return
 	}
 	if t.armed {
@@ -68,7 +68,7 @@ func (t *Table[V]) armLocked() {
 	t.timerGen++
 	gen := t.timerGen
 	t.armed, t.timerAt = true, at
-	t.timerStop = t.opts.Clock.AfterFunc(at.Sub(t.opts.Clock.Now()), func() { t.fire(gen) })
+	t.timerStop = t.opts.Clock.AfterFunc(t.time(at).Sub(t.opts.Clock.Now()), func() { t.fire(gen) })
 }
 
 // fire is the timer's callback: the earliest entry is due.
@@ -97,10 +97,8 @@ func (t *Table[V]) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	if !t.closed {
 		t.closed = true
-		t.stats.Dropped += int64(t.pending.Len())
-		t.pending.Purge()
-		clear(t.expiry)
-		t.expiry = nil
+		t.stats.Dropped += int64(t.set.len())
+		t.set = newPendingSet[V](0)
 		if t.armed {
 			t.timerStop()
 			t.armed = false

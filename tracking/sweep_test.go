@@ -1,7 +1,6 @@
 package tracking
 
 import (
-	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -94,37 +93,26 @@ func TestTimerExpiresInOrder(t *testing.T) {
 	}
 }
 
-// The expiry queue orders by expiry, then by insertion: entries that expire
+// The expiry heap orders by expiry, then by insertion: entries that expire
 // together are swept in the order they were added.
-func TestExpiryQueueOrder(t *testing.T) {
-	var q expiryQueue[string]
-	for i, e := range expiringEntries {
-		heap.Push(&q, &item[string]{entry: Entry[string]{ID: e.id, Expires: testStart.Add(e.ttl)}, seq: uint64(i + 1)})
-	}
-	for i, it := range q {
-		if it.index != i {
-			t.Errorf("q[%d].index = %d", i, it.index)
+func TestExpiryHeapOrder(t *testing.T) {
+	s := newPendingSet[string](0)
+	for _, e := range expiringEntries {
+		s.insert(node[string]{id: e.id, expires: int64(e.ttl)})
+		if err := s.check(); err != nil {
+			t.Fatalf("after adding %q: %v", e.id, err)
 		}
-	}
-	if q.due(testStart.Add(time.Second - 1)) {
-		t.Error("due before the earliest expiry")
-	}
-	if !q.due(testStart.Add(time.Second)) {
-		t.Error("not due at the earliest expiry")
 	}
 	var got []string
-	for q.Len() > 0 {
-		it := heap.Pop(&q).(*item[string])
-		if it.index != -1 {
-			t.Errorf("popped %q keeps index %d", it.entry.ID, it.index)
+	for i := s.earliest(); i != none; i = s.earliest() {
+		got = append(got, s.at(i).id)
+		s.remove(i)
+		if err := s.check(); err != nil {
+			t.Fatalf("after removing %q: %v", got[len(got)-1], err)
 		}
-		got = append(got, it.entry.ID)
 	}
 	if want := []string{"a", "b", "c1", "c2", "d"}; !slices.Equal(got, want) {
-		t.Errorf("pop order %v, want %v", got, want)
-	}
-	if q.due(testStart.Add(time.Hour)) {
-		t.Error("an empty queue is due")
+		t.Errorf("expiry order %v, want %v", got, want)
 	}
 }
 
@@ -180,18 +168,13 @@ func TestRemovedEntriesLeaveExpiryQueue(t *testing.T) {
 		}
 	}
 	table.mu.Lock()
-	lruLen, queueLen := table.pending.Len(), len(table.expiry)
-	for i, it := range table.expiry {
-		if it.index != i {
-			t.Errorf("expiry[%d].index = %d", i, it.index)
-		}
-		if _, ok := table.pending.Peek(it.entry.ID); !ok {
-			t.Errorf("expiry queue holds %q, which is not pending", it.entry.ID)
-		}
-	}
+	n, slots, err := table.set.len(), table.set.slots, table.set.check()
 	table.mu.Unlock()
-	if lruLen != 10 || queueLen != 10 {
-		t.Errorf("LRU holds %d, expiry queue %d; want 10 and 10", lruLen, queueLen)
+	if err != nil {
+		t.Error(err)
+	}
+	if n != 10 || slots != 10 {
+		t.Errorf("%d entries pending in %d slots, want 10 in 10", n, slots)
 	}
 	if n := pendingTimers(clock); n != 1 {
 		t.Errorf("%d timers scheduled after 100 re-arms, want 1", n)

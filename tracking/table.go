@@ -1,33 +1,33 @@
 package tracking
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Table is the in-memory Store: an LRU of pending continuations with a
 // per-entry expiry. It is safe for concurrent use. Create one with [New]
 // and stop it with [Table.Close].
+//
+// A Table keeps times as nanoseconds from its creation on its clock, so
+// the Created and Expires it returns are the instants it was given (equal
+// under time.Time.Equal), expressed like its clock's times; a time more
+// than 292 years away is kept as 292 years away.
 type Table[V any] struct {
-	opts Options[V]
+	opts  Options[V]
+	epoch time.Time // the clock's time at New: stored times count from it
 
-	mu      sync.Mutex
-	pending *simplelru.LRU[string, *item[V]] // recency order, for eviction
-	expiry  expiryQueue[V]                   // expiry order, for sweeping
-	seq     uint64
-	closed  bool
-	stats   Stats
-	peak    int // the most entries held since the storage was last rebuilt
+	mu     sync.Mutex
+	set    pendingSet[V]
+	closed bool
+	stats  Stats
 
 	// The sweep timer: armed for the earliest expiry, re-armed by each
 	// sweep. gen tells a stale timer's call from the current one's.
 	timerStop func() bool
-	timerAt   time.Time
+	timerAt   int64 // since epoch
 	timerGen  uint64
 	armed     bool
 
@@ -41,13 +41,25 @@ func New[V any](opts Options[V]) (*Table[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	// The table evicts by itself before adding (so it can report what it
-	// evicted after unlocking); the LRU's own eviction never triggers.
-	pending, err := simplelru.NewLRU[string, *item[V]](opts.Capacity, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidOptions, err)
+	return &Table[V]{opts: opts, epoch: opts.Clock.Now(), set: newPendingSet[V](0)}, nil
+}
+
+// since returns tm as the table stores it: nanoseconds since its epoch.
+func (t *Table[V]) since(tm time.Time) int64 { return int64(tm.Sub(t.epoch)) }
+
+// time returns the time a stored ns stands for.
+func (t *Table[V]) time(ns int64) time.Time { return t.epoch.Add(time.Duration(ns)) }
+
+// entry returns the entry stored in n.
+func (t *Table[V]) entry(n *node[V]) Entry[V] {
+	return Entry[V]{
+		ID:        n.id,
+		Value:     n.value,
+		Created:   t.time(n.created),
+		Expires:   t.time(n.expires),
+		Streaming: n.streaming,
+		Replies:   n.replies,
 	}
-	return &Table[V]{opts: opts, pending: pending}, nil
 }
 
 // Add stores e until it is resolved, finished, expires or is evicted. A
@@ -67,31 +79,27 @@ func (t *Table[V]) Add(_ context.Context, e Entry[V]) error {
 	if e.Expires.IsZero() {
 		e.Expires = e.Created.Add(t.opts.TTL)
 	}
-	e.Replies = 0
+	n := node[V]{id: e.ID, value: e.Value, created: t.since(e.Created), expires: t.since(e.Expires), streaming: e.Streaming}
 
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return ErrClosed
 	}
-	if t.pending.Contains(e.ID) {
+	if _, ok := t.set.lookup(e.ID); ok {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrDuplicateID, e.ID)
 	}
 	var evicted []Entry[V]
-	for t.pending.Len() >= t.opts.Capacity {
-		_, old, _ := t.pending.RemoveOldest()
-		heap.Remove(&t.expiry, old.index)
-		evicted = append(evicted, old.entry)
+	for t.set.len() >= t.opts.Capacity {
+		i := t.set.oldest
+		evicted = append(evicted, t.entry(t.set.at(i)))
+		t.set.remove(i)
 	}
 	t.stats.Evicted += int64(len(evicted))
-	t.seq++
-	it := &item[V]{entry: e, seq: t.seq}
-	t.pending.Add(e.ID, it)
-	heap.Push(&t.expiry, it)
-	t.peak = max(t.peak, t.pending.Len())
+	i := t.set.insert(n)
 	t.stats.Added++
-	if it.index == 0 {
+	if t.set.earliest() == i {
 		t.armLocked()
 	}
 	t.mu.Unlock()
@@ -110,21 +118,27 @@ func (t *Table[V]) Add(_ context.Context, e Entry[V]) error {
 // ok is false if no such entry is pending, including one already past its
 // expiry: that one belongs to OnTimeout. The error is always nil.
 func (t *Table[V]) Resolve(_ context.Context, id string) (e Entry[V], ok bool, err error) {
-	now := t.opts.Clock.Now()
+	now := t.since(t.opts.Clock.Now())
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	it, ok := t.pending.Peek(id)
-	if !ok || it.entry.expired(now) {
+	i, ok := t.set.lookup(id)
+	if !ok {
 		return Entry[V]{}, false, nil
 	}
-	it.entry.Replies++
-	t.stats.Resolved++
-	if it.entry.Streaming {
-		t.pending.Get(id) // a reply is a use: keep it away from eviction
-	} else {
-		t.removeLocked(it)
+	n := t.set.at(i)
+	if n.expires <= now {
+		return Entry[V]{}, false, nil
 	}
-	return it.entry, true, nil
+	n.replies++
+	t.stats.Resolved++
+	e = t.entry(n)
+	if n.streaming {
+		t.set.touch(i) // a reply is a use: keep it away from eviction
+	} else {
+		t.set.remove(i)
+		t.set.shrink()
+	}
+	return e, true, nil
 }
 
 // Done removes the pending entry with the given ID and returns it, so no
@@ -132,23 +146,29 @@ func (t *Table[V]) Resolve(_ context.Context, id string) (e Entry[V], ok bool, e
 // works for any entry. ok is false if no such entry is pending, including
 // one already past its expiry. The error is always nil.
 func (t *Table[V]) Done(_ context.Context, id string) (e Entry[V], ok bool, err error) {
-	now := t.opts.Clock.Now()
+	now := t.since(t.opts.Clock.Now())
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	it, ok := t.pending.Peek(id)
-	if !ok || it.entry.expired(now) {
+	i, ok := t.set.lookup(id)
+	if !ok {
 		return Entry[V]{}, false, nil
 	}
-	t.removeLocked(it)
+	n := t.set.at(i)
+	if n.expires <= now {
+		return Entry[V]{}, false, nil
+	}
+	e = t.entry(n)
+	t.set.remove(i)
+	t.set.shrink()
 	t.stats.Done++
-	return it.entry, true, nil
+	return e, true, nil
 }
 
 // Len returns the number of pending entries.
 func (t *Table[V]) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.pending.Len()
+	return t.set.len()
 }
 
 // Stats returns a snapshot of the table's counters.
@@ -156,37 +176,6 @@ func (t *Table[V]) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.stats
-	s.Pending = int64(t.pending.Len())
+	s.Pending = int64(t.set.len())
 	return s
-}
-
-// removeLocked takes it out of both the LRU and the expiry queue. t.mu must
-// be held.
-func (t *Table[V]) removeLocked(it *item[V]) {
-	t.pending.Remove(it.entry.ID)
-	heap.Remove(&t.expiry, it.index)
-	t.shrinkLocked()
-}
-
-// shrinkMin is the size below which the table never rebuilds its storage.
-const shrinkMin = 1024
-
-// shrinkLocked gives memory back after a burst. A Go map keeps the room of
-// the most entries it ever held, and the expiry queue its capacity, so
-// once the table holds less than a quarter of its peak, both are rebuilt
-// at their present size. Each rebuild costs as many moves as the entries
-// kept, fewer than the removals since the last one. t.mu must be held.
-func (t *Table[V]) shrinkLocked() {
-	n := t.pending.Len()
-	if t.peak < shrinkMin || n >= t.peak/4 {
-		return
-	}
-	fresh, _ := simplelru.NewLRU[string, *item[V]](t.opts.Capacity, nil)
-	for _, k := range t.pending.Keys() { // oldest first, keeping the order
-		it, _ := t.pending.Peek(k)
-		fresh.Add(k, it)
-	}
-	t.pending = fresh
-	t.expiry = append(make(expiryQueue[V], 0, n), t.expiry...)
-	t.peak = n
 }

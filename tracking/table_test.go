@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -60,6 +61,8 @@ func TestAddFillsTimes(t *testing.T) {
 		{"created given", Entry[string]{ID: "a", Created: created}, created, created.Add(ttl)},
 		{"expires given", Entry[string]{ID: "a", Expires: expires}, testStart, expires},
 		{"replies ignored", Entry[string]{ID: "a", Replies: 9}, testStart, testStart.Add(ttl)},
+		{"other location", Entry[string]{ID: "a", Expires: expires.In(time.FixedZone("UTC+1", 3600))}, testStart, expires},
+		{"beyond 292 years", Entry[string]{ID: "a", Expires: testStart.AddDate(500, 0, 0)}, testStart, testStart.Add(math.MaxInt64)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
