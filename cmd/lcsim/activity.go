@@ -26,6 +26,9 @@ type narrator struct {
 	quiet   bool   // print nothing
 	indent  string // before every line
 	rows    int    // table rows and text lines shown per attachment (0: all)
+	// replicas tags webhook and response lines with the replica that got
+	// the attempt, e.g. "[r2]", for a service with several.
+	replicas bool
 
 	mu       sync.Mutex
 	webhooks map[string]string // mid of a detection webhook → sid it is about
@@ -143,7 +146,7 @@ func (n *narrator) webhookLines(a lctest.Activity) []string {
 	if !n.verbose || a.What == "health" {
 		return nil
 	}
-	line := fmt.Sprintf("» %s webhook to %s", a.What, a.Service)
+	line := fmt.Sprintf("» %s%s webhook to %s", n.tag(a), a.What, a.Service)
 	if a.Attempt > 1 {
 		line += fmt.Sprintf(" (redelivery, attempt %d)", a.Attempt)
 	}
@@ -159,7 +162,7 @@ func (n *narrator) responseLines(a lctest.Activity) []string {
 		return nil // Register's retries would repeat it; the commands say it once
 	}
 	if a.Err != nil {
-		return []string{fmt.Sprintf("✗ %s webhook to %s failed: %v", a.What, a.Service, a.Err)}
+		return []string{fmt.Sprintf("✗ %s%s webhook to %s failed: %v", n.tag(a), a.What, a.Service, a.Err)}
 	}
 	var resp struct {
 		Success bool        `json:"success"`
@@ -171,7 +174,7 @@ func (n *narrator) responseLines(a lctest.Activity) []string {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(a.Body, &resp); err != nil {
-		return []string{fmt.Sprintf("✗ %s answer is not a response: %v", a.What, err)}
+		return []string{fmt.Sprintf("✗ %s%s answer is not a response: %v", n.tag(a), a.What, err)}
 	}
 	if x := a.Exchange; x != nil && x.Action != "" {
 		// An extension's answer: its HTTP status says how it went, and
@@ -181,19 +184,28 @@ func (n *narrator) responseLines(a lctest.Activity) []string {
 	var out []string
 	switch {
 	case !resp.Success && resp.Retry:
-		out = append(out, fmt.Sprintf("✗ %s answered: failed, retry asked: %s", a.What, resp.Error))
+		out = append(out, fmt.Sprintf("✗ %s%s answered: failed, retry asked: %s", n.tag(a), a.What, resp.Error))
 	case !resp.Success:
-		out = append(out, fmt.Sprintf("✗ %s answered: failed: %s", a.What, resp.Error))
+		out = append(out, fmt.Sprintf("✗ %s%s answered: failed: %s", n.tag(a), a.What, resp.Error))
 	case resp.Error != "":
 		// Success with an error: done, but not all of it (a rule not stored).
-		out = append(out, fmt.Sprintf("! %s answered: success, with an error: %s", a.What, resp.Error))
+		out = append(out, fmt.Sprintf("! %s%s answered: success, with an error: %s", n.tag(a), a.What, resp.Error))
 	case n.verbose:
-		out = append(out, fmt.Sprintf("« %s answered: success", a.What))
+		out = append(out, fmt.Sprintf("« %s%s answered: success", n.tag(a), a.What))
 	}
 	for _, j := range resp.Jobs {
 		out = append(out, n.jobLines(j, aboutSID)...)
 	}
 	return out
+}
+
+// tag is "[r2] " for an attempt replica r2 got, when the service has
+// several replicas; "" otherwise.
+func (n *narrator) tag(a lctest.Activity) string {
+	if !n.replicas {
+		return ""
+	}
+	return "[" + replicaName(a.Replica) + "] "
 }
 
 // jobLines reports a job or job update carried by a response.

@@ -116,3 +116,32 @@ func TestNarratorQuiet(t *testing.T) {
 		t.Errorf("quiet narrator printed %q", got.String())
 	}
 }
+
+// With several replicas, webhook and response lines name the replica of
+// the attempt, counted from 1; "no replica" when all were stopped.
+func TestNarratorReplicas(t *testing.T) {
+	var got strings.Builder
+	n := newNarrator(&console{w: &got}, newSensorBook(), true, false, "", 0)
+	n.replicas = true
+	for _, a := range []lctest.Activity{
+		{Kind: lctest.ActivityWebhook, What: "request", Service: "svc", MID: "m", Attempt: 1, Replica: 1},
+		{Kind: lctest.ActivityResponse, What: "request", MID: "m", Replica: 1, Body: json.RawMessage(`{"success":true}`)},
+		{Kind: lctest.ActivityResponse, What: "detection", Replica: 0, Body: json.RawMessage(`{"success":false,"retry":true,"error":"busy"}`)},
+		{Kind: lctest.ActivityResponse, What: "org_install", Replica: 2, Body: json.RawMessage(`{"success":true,"error":"no rule"}`)},
+		{Kind: lctest.ActivityWebhook, What: "request", Service: "svc", MID: "m2", Attempt: 2, Replica: -1},
+		{Kind: lctest.ActivityResponse, What: "request", Service: "svc", MID: "m2", Replica: -1, Err: lctest.ErrReplicasStopped},
+		{Kind: lctest.ActivityResponse, What: "request", Replica: 0, Body: json.RawMessage(`nope`)},
+	} {
+		n.observe(a)
+	}
+	want := `» [r2] request webhook to svc
+« [r2] request answered: success
+✗ [r1] detection answered: failed, retry asked: busy
+! [r3] org_install answered: success, with an error: no rule
+» [no replica] request webhook to svc (redelivery, attempt 2)
+✗ [no replica] request webhook to svc failed: ` + lctest.ErrReplicasStopped.Error() + `
+✗ [r1] request answer is not a response: `
+	if !strings.HasPrefix(got.String(), want) {
+		t.Errorf("got:\n%s\nwant:\n%s…", got.String(), want)
+	}
+}

@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -31,7 +32,8 @@ const (
 type emulateConfig struct {
 	addr          string
 	sensors       int
-	serviceURL    string
+	serviceURLs   []string // one, or one per replica
+	balance       lctest.Balance
 	secret        string
 	name, org     string
 	install       bool
@@ -50,7 +52,8 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var c emulateConfig
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "address of the REST API (port 0: any free port); printed as LC_API_URL")
 	fs.IntVar(&c.sensors, "sensors", 3, "number of fake sensors (Linux, Windows and macOS in turn)")
-	fs.StringVar(&c.serviceURL, "service", "", "the service's webhook URL, e.g. http://127.0.0.1:8080/")
+	fs.Var(serviceFlag{&c.serviceURLs}, "service", "the service's webhook `URL`, e.g. http://127.0.0.1:8080/; for replicas of one service, their URLs separated by commas, e.g. http://127.0.0.1:8080/,http://127.0.0.1:8081/")
+	fs.Var(balanceFlag{&c.balance}, "balance", "the `mode` that spreads webhooks over the replicas of -service: roundrobin (each in turn, the default) or random (the same choices on every run)")
 	fs.StringVar(&c.secret, "secret", "", "shared secret webhooks are signed with (default $LC_SHARED_SECRET)")
 	fs.StringVar(&c.name, "name", "service", "service name, for display (the service picks its own rule names)")
 	fs.StringVar(&c.org, "org", "acme", "organization name")
@@ -59,7 +62,7 @@ func runEmulate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.IntVar(&c.requestSensor, "request-sensor", 0, `put sensor N's sid (1 = first) in the request's "sid" when the JSON has none`)
 	fs.StringVar(&c.tick, "tick", "", "send this scheduled event, e.g. org_per_1h (sensor_per_* goes to every sensor)")
 	fs.IntVar(&c.rows, "rows", 8, "table rows and text lines shown per attachment (0: all)")
-	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the service to answer health (it may be started after emulate)")
+	fs.DurationVar(&c.wait, "wait", 2*time.Minute, "how long to wait for the service, every replica of it, to answer health (it may be started after emulate)")
 	fs.BoolVar(&c.exit, "exit", false, "exit after the actions instead of serving until interrupted (exit status 1 if a webhook failed)")
 	fs.BoolVar(&c.quiet, "quiet", false, "do not print activity as it happens")
 	fs.Var(protocolFlag{&c.protocol}, "protocol", "webhook protocol: service or extension (an extension gets subscribe for -install, and -tick as a schedule: org_per_12h fires 12h_per_org; -name must then be the extension's name, which its rules call)")
@@ -73,6 +76,11 @@ for the service to answer health (up to -wait; it exits 1 sooner if the
 service refuses the signature), performs the actions asked (-install,
 -request, -tick, in that order), prints every webhook exchange and job, then
 keeps serving, printing activity, until interrupted (or exits with -exit).
+
+For several replicas of one service, give their URLs to -service separated
+by commas: emulate waits for each to answer health, then delivers every
+webhook to one of them as a load balancer would (-balance), and names the
+replica that got it: [r1] for the first URL, [r2] for the second, and so on.
 
 The API listens on -addr (a free loopback port by default), printed as
 LC_API_URL.
@@ -99,6 +107,7 @@ flags:
 		return 1
 	}
 	e := newEmulator(c, ln, stdout, stderr)
+	defer e.client.CloseIdleConnections()
 	defer e.cloud.Close()
 	return e.run(ctx, data)
 }
@@ -115,14 +124,14 @@ func (c *emulateConfig) check() (map[string]any, error) {
 		return nil, fmt.Errorf("-wait %s: give a positive duration, e.g. 30s", c.wait)
 	}
 	acts := c.install || c.request != "" || c.tick != ""
-	if c.serviceURL == "" {
+	if len(c.serviceURLs) == 0 {
 		if acts {
 			return nil, errors.New("-install, -request and -tick act on a service: give its webhook URL with -service")
 		}
 		return nil, nil
 	}
-	if u, err := url.Parse(c.serviceURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("-service %q: give the service's http(s) URL, e.g. http://127.0.0.1:8080/", c.serviceURL)
+	if err := checkServiceURLs(c.serviceURLs); err != nil {
+		return nil, err
 	}
 	if c.secret == "" {
 		return nil, errors.New("no shared secret to sign webhooks with: pass -secret or export LC_SHARED_SECRET (the secret the service was started with)")
@@ -200,11 +209,16 @@ type emulator struct {
 	cloud   *lctest.Cloud
 	org     *lctest.Org
 	sensors []*lctest.Sensor
+	client  *http.Client // forwards webhooks to replicas (see replicaProxy)
 }
 
 func newEmulator(c emulateConfig, ln net.Listener, stdout, stderr io.Writer) *emulator {
-	e := &emulator{cfg: c, out: &console{w: stdout}, stderr: stderr, book: newSensorBook()}
+	// As the cloud's own client: no proxy from the environment.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy, tr.MaxIdleConnsPerHost = nil, 16
+	e := &emulator{cfg: c, out: &console{w: stdout}, stderr: stderr, book: newSensorBook(), client: &http.Client{Transport: tr}}
 	n := newNarrator(e.out, e.book, true, c.quiet, "", c.rows)
+	n.replicas = len(c.serviceURLs) > 1
 	e.cloud = lctest.NewCloud(lctest.WithObserver(n.observe), lctest.WithListener(ln))
 	e.org = e.cloud.NewOrg(c.org)
 	for _, cfg := range fleet(c.sensors) {
@@ -217,7 +231,7 @@ func newEmulator(c emulateConfig, ln net.Listener, stdout, stderr io.Writer) *em
 
 func (e *emulator) run(ctx context.Context, data map[string]any) int {
 	e.printEnvironment()
-	if e.cfg.serviceURL == "" {
+	if len(e.cfg.serviceURLs) == 0 {
 		e.out.printf("# no -service given: only the REST API runs. Stop with Ctrl-C.\n")
 		if !e.cfg.exit {
 			<-ctx.Done()
@@ -237,12 +251,16 @@ func (e *emulator) run(ctx context.Context, data map[string]any) int {
 		fmt.Fprintln(e.stderr, "lcsim emulate:", err)
 		return 1
 	}
+	where := e.where()
+	if len(e.cfg.serviceURLs) > 1 {
+		where += " (" + e.cfg.balance.String() + ")"
+	}
 	if e.cfg.protocol == lctest.Extension {
 		e.out.printf("extension %q at %s answered heartbeat and schema_request: actions %s; events %s\n",
-			svc.Name(), e.cfg.serviceURL, listOrNone(svc.Schema().Actions), listOrNone(svc.Schema().RequiredEvents))
+			svc.Name(), where, listOrNone(svc.Schema().Actions), listOrNone(svc.Schema().RequiredEvents))
 	} else {
 		e.out.printf("service %q at %s answered health: subscribes to %s; callbacks %s\n",
-			svc.Name(), e.cfg.serviceURL, listOrNone(svc.Subscriptions()), listOrNone(svc.Callbacks()))
+			svc.Name(), where, listOrNone(svc.Subscriptions()), listOrNone(svc.Callbacks()))
 	}
 	ok := e.act(ctx, svc, data)
 	if e.cfg.exit {
@@ -276,25 +294,81 @@ func (e *emulator) printEnvironment() {
 	e.out.write(b.String())
 }
 
+// where is the service's URL, or its replicas' ("r1 URL1, r2 URL2").
+func (e *emulator) where() string {
+	if len(e.cfg.serviceURLs) == 1 {
+		return e.cfg.serviceURLs[0]
+	}
+	return replicaList(e.cfg.serviceURLs)
+}
+
 // register waits until the service answers health, trying again while it
 // is not up yet (it can only start once the lines above are pasted into
-// its shell), then registers it with the cloud. Each wait is bounded.
+// its shell), then registers it with the cloud. Each wait is bounded. A
+// service with several replicas is registered as lctest replicas, each
+// forwarding to its URL.
 func (e *emulator) register(ctx context.Context) (*lctest.Service, error) {
-	e.out.printf("# waiting up to %s for the service at %s to answer health…\n", e.cfg.wait, e.cfg.serviceURL)
-	last := ""
-	notYet := func(err error) {
-		// Say it once per distinct failure, not once per attempt.
-		if cause := rootCause(err).Error(); cause != last {
-			e.out.printf("# not yet (trying again every %s): %v\n", healthRetryEvery, err)
-			last = cause
-		}
-	}
-	if err := waitHealth(ctx, e.cfg.serviceURL, e.cfg.secret, e.cfg.wait, notYet); err != nil {
+	e.out.printf("# waiting up to %s for the service at %s to answer health…\n", e.cfg.wait, e.where())
+	if err := e.waitHealth(ctx); err != nil {
 		return nil, err
+	}
+	cfg := lctest.ServiceConfig{Name: e.cfg.name, Secret: e.cfg.secret, Protocol: e.cfg.protocol}
+	if urls := e.cfg.serviceURLs; len(urls) == 1 {
+		cfg.URL = urls[0]
+	} else {
+		for i, u := range urls {
+			cfg.Replicas = append(cfg.Replicas, &replicaProxy{n: i + 1, url: u, client: e.client})
+		}
+		cfg.Balance = e.cfg.balance
 	}
 	rctx, cancel := context.WithTimeout(ctx, healthAttempt)
 	defer cancel()
-	return e.cloud.Register(rctx, lctest.ServiceConfig{Name: e.cfg.name, Secret: e.cfg.secret, URL: e.cfg.serviceURL, Protocol: e.cfg.protocol})
+	return e.cloud.Register(rctx, cfg)
+}
+
+// waitHealth waits for every URL of -service to answer health, all at
+// once, each for up to -wait. The first that fails stops the others: the
+// service cannot be registered without it.
+func (e *emulator) waitHealth(ctx context.Context) error {
+	urls := e.cfg.serviceURLs
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(urls))
+	var wg sync.WaitGroup
+	for i, u := range urls {
+		who := ""
+		if len(urls) > 1 {
+			who = replicaName(i) + " "
+		}
+		wg.Go(func() {
+			last := ""
+			notYet := func(err error) {
+				// Say it once per distinct failure, not once per attempt.
+				if cause := rootCause(err).Error(); cause != last {
+					e.out.printf("# %snot yet (trying again every %s): %v\n", who, healthRetryEvery, err)
+					last = cause
+				}
+			}
+			if errs[i] = waitHealth(wctx, u, e.cfg.secret, e.cfg.wait, notYet); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, err := range errs {
+		// Those stopped because another failed end with context.Canceled.
+		if err == nil || errors.Is(err, context.Canceled) {
+			continue
+		}
+		if len(urls) > 1 {
+			return fmt.Errorf("replica %d: %w", i+1, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // act performs -install, -request and -tick, waits for the cloud to
@@ -373,6 +447,7 @@ func (e *emulator) act(ctx context.Context, svc *lctest.Service, data map[string
 
 // printExchanges lists webhook deliveries and reports whether all succeeded.
 // A success that carries an error is shown with it, and counts as a success.
+// With several replicas, a column names the replica of each.
 func (e *emulator) printExchanges(xs []lctest.Exchange) bool {
 	ok := true
 	var b strings.Builder
@@ -398,7 +473,11 @@ func (e *emulator) printExchanges(xs []lctest.Exchange) bool {
 		if x.Action != "" {
 			what += " " + x.Action
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", what, oneLine(outcome), attempt)
+		if len(e.cfg.serviceURLs) > 1 {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", what, replicaName(x.Replica), oneLine(outcome), attempt)
+		} else {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", what, oneLine(outcome), attempt)
+		}
 	}
 	tw.Flush()
 	e.out.write(trimLineEnds(b.String()))
@@ -432,7 +511,10 @@ func (e *emulator) printHints(svc *lctest.Service) {
 	if e.cfg.protocol == lctest.Extension {
 		proto = "-protocol extension "
 	}
-	fmt.Fprintf(&b, "#   lcsim send %s-data '{\"sid\":\"%s\"}' %s request\n", proto, e.sensors[0].SID, e.cfg.serviceURL)
+	fmt.Fprintf(&b, "#   lcsim send %s-data '{\"sid\":\"%s\"}' %s request\n", proto, e.sensors[0].SID, e.cfg.serviceURLs[0])
+	if len(e.cfg.serviceURLs) > 1 {
+		fmt.Fprintf(&b, "# (send posts to the replica at that URL directly; the cloud's webhooks go through its balancer)\n")
+	}
 	e.out.write(b.String())
 }
 
