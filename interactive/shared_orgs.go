@@ -38,14 +38,22 @@ type sharedOrgs struct {
 	local   *orgState // JWTs written (and the fallback)
 
 	mu      sync.Mutex
-	written map[string]string // the JWT last written to Redis, by org
+	written map[string]string    // the JWT last written to Redis, by org
+	checked map[string]time.Time // when take last found an org's queue empty
 	failLog ratelog.Gate
 }
+
+// takeEvery is how often a replica looks in Redis for an organization's
+// queued job updates while it finds none: a busy organization's webhooks
+// then cost no extra round trip, and queued updates ride a response within
+// about this long (a replica that queues one looks again at once).
+const takeEvery = time.Second
 
 var _ orgStore = (*sharedOrgs)(nil)
 
 func newSharedOrgs(client redis.UniversalClient, prefix string, timeout time.Duration, logger func() *slog.Logger) *sharedOrgs {
-	return &sharedOrgs{client: client, prefix: prefix, timeout: timeout, logger: logger, local: newOrgState(), written: map[string]string{}}
+	return &sharedOrgs{client: client, prefix: prefix, timeout: timeout, logger: logger, local: newOrgState(),
+		written: map[string]string{}, checked: map[string]time.Time{}}
 }
 
 func (o *sharedOrgs) jwtKey(oid string) string  { return o.prefix + "jwt:" + oid }
@@ -135,10 +143,20 @@ func (o *sharedOrgs) queue(ctx context.Context, oid string, j *jobs.Job) {
 		o.failed("a timeout's job update waits in this process", err)
 		o.local.queue(ctx, oid, j)
 	}
+	o.mu.Lock()
+	delete(o.checked, oid)
+	o.mu.Unlock()
 }
 
 func (o *sharedOrgs) take(ctx context.Context, oid string) []*jobs.Job {
 	out := o.local.take(ctx, oid)
+	now := time.Now()
+	o.mu.Lock()
+	recent := now.Sub(o.checked[oid]) < takeEvery
+	o.mu.Unlock()
+	if recent {
+		return out
+	}
 	var raw []string
 	err := o.call(ctx, func(ctx context.Context) error {
 		var err error
@@ -148,6 +166,11 @@ func (o *sharedOrgs) take(ctx context.Context, oid string) []*jobs.Job {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		o.failed("queued job updates stay in Redis for a later response", err)
 		return out
+	}
+	if len(raw) == 0 {
+		o.mu.Lock()
+		o.checked[oid] = now
+		o.mu.Unlock()
 	}
 	for _, b := range raw {
 		j := new(jobs.Job)
@@ -186,6 +209,7 @@ func (o *sharedOrgs) forget(ctx context.Context, oid string) {
 	o.local.forget(ctx, oid)
 	o.mu.Lock()
 	delete(o.written, oid)
+	delete(o.checked, oid)
 	o.mu.Unlock()
 	err := o.call(ctx, func(ctx context.Context) error {
 		return forgetScript.Run(ctx, o.client, []string{o.jwtKey(oid), o.jobsKey(oid), o.countKey()}).Err()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
@@ -34,7 +35,27 @@ func forEachRedis(t *testing.T, test func(t *testing.T, url, name string, mini *
 		if url == "" {
 			t.Skipf("%s is not set: skipping the run against a real redis-server (make test sets it)", testRedisURLEnv)
 		}
-		test(t, url, uniqueName(), nil)
+		name := uniqueName()
+		dropKeysAtCleanup(t, url, name)
+		test(t, url, name, nil)
+	})
+}
+
+// dropKeysAtCleanup deletes, when the test ends, the keys service name
+// left in the Redis at url.
+func dropKeysAtCleanup(t testing.TB, url, name string) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c := redis.NewClient(opts)
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, redisPrefix(name)+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
 	})
 }
 
