@@ -16,6 +16,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
@@ -80,12 +81,12 @@ func (f *fleet) note(m map[interactive.TaskID][]string, id interactive.TaskID, w
 // replica starts one process of the survey service: a request names a
 // sensor; the task to it continues in a closure (Then, OnTimeout) or in
 // the named handlers, which every replica registers.
-func (f *fleet) replica(t *testing.T, tag, svcName, apiURL, redisURL string, clock tracking.Clock, logs *lockedBuffer) *interactive.Service {
+func (f *fleet) replica(t *testing.T, tag, svcName, apiURL, redisURL string, clock tracking.Clock, logs *lockedBuffer, svcOpts ...service.Option) *interactive.Service {
 	t.Helper()
 	client := tasking.NewClient(tasking.WithBaseURL(apiURL), tasking.WithRetry(4, time.Millisecond, 5*time.Millisecond))
 	is, err := interactive.New(svcName, secret, interactive.WithClient(client), interactive.WithRedisURL(redisURL),
 		interactive.WithClock(clock), interactive.WithDefaultTTL(time.Minute),
-		interactive.WithServiceOptions(service.WithLogOutput(logs, logs)))
+		interactive.WithServiceOptions(append([]service.Option{service.WithLogOutput(logs, logs)}, svcOpts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,5 +391,75 @@ func TestReplicasRelayAClosureReplyToItsOwner(t *testing.T) {
 	}
 	if a.Stats().RelayServed != 1 || b.Stats().RoutedRelayed != 1 {
 		t.Errorf("a served %d relayed replies, b relayed %d; want 1 and 1", a.Stats().RelayServed, b.Stats().RoutedRelayed)
+	}
+}
+
+// Served as an extension, replicas sharing Redis relay a closure's reply
+// to its owner, time an unanswered task out once, and set no timeout
+// continuations: the shared store keeps the timers.
+func TestReplicasAsAnExtension(t *testing.T) {
+	redisURL, svcName := sharedRedis(t)
+	cloud := lctest.New(t)
+	org := cloud.NewOrg("acme")
+	host := org.AddSensor(lctest.SensorConfig{Hostname: "host-1", Platform: lctest.Linux})
+	gone := org.AddSensor(lctest.SensorConfig{Hostname: "gone", Platform: lctest.Linux, Offline: true})
+	clock := tracking.NewManualClock(time.Now())
+	logs := &lockedBuffer{}
+	f := newFleet()
+	a := f.replica(t, "a", svcName, cloud.URL(), redisURL, clock, logs, extension.Serve())
+	b := f.replica(t, "b", svcName, cloud.URL(), redisURL, clock, logs, extension.Serve())
+	t.Cleanup(func() { _ = a.Shutdown(context.Background()); _ = b.Shutdown(context.Background()) })
+	reg, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: svcName, Secret: secret, Replicas: []http.Handler{a, b}, Protocol: lctest.Extension})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := reg.Install(t.Context(), org); err != nil || !res.Success {
+		t.Fatalf("subscribe: %+v %v", res, err)
+	}
+	for _, sid := range []string{host.SID, gone.SID} {
+		if res, err := reg.Request(t.Context(), org, map[string]any{"sid": sid, "closure": true}); err != nil || !res.Success {
+			t.Fatalf("request: %+v %v", res, err)
+		}
+		if err := cloud.WaitIdle(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cloud.PendingContinuations(); n != 0 {
+		t.Errorf("%d continuations pending; want none: the shared store times tasks out", n)
+	}
+	eventually(t, "the unanswered task to time out", func() bool {
+		clock.Advance(30 * time.Second)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.timedOut) == 1
+	})
+	clock.Advance(2 * time.Minute)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var resolved, timedOut []string
+	for _, v := range f.resolved {
+		resolved = append(resolved, v...)
+	}
+	for _, v := range f.timedOut {
+		timedOut = append(timedOut, v...)
+	}
+	if len(resolved) != 1 || len(timedOut) != 1 {
+		t.Fatalf("resolved %v, timed out %v; want one each", resolved, timedOut)
+	}
+	// The request went to the replica after subscribe's; its closure ran
+	// there, whichever replica the answer reached.
+	// Each closure ran in the replica its request reached (the first
+	// request's task answered, the second's timed out).
+	var owners []string
+	for _, x := range reg.Exchanges() {
+		if x.EType == "request" && x.Action != interactive.ReplyAction {
+			owners = append(owners, []string{"closure@a", "closure@b"}[x.Replica])
+		}
+	}
+	if len(owners) != 2 || resolved[0] != owners[0] || timedOut[0] != owners[1] {
+		t.Errorf("resolved by %v, timed out by %v; want the closures, in the replicas the requests reached (%v)", resolved, timedOut, owners)
+	}
+	if a.Stats().RoutedRelayed+b.Stats().RoutedRelayed != 1 {
+		t.Errorf("relayed %d + %d replies; want the answer relayed once (round robin sends it to the other replica)", a.Stats().RoutedRelayed, b.Stats().RoutedRelayed)
 	}
 }
