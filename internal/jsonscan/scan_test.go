@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -178,6 +179,28 @@ func TestUnquote(t *testing.T) {
 	for _, lit := range []string{``, `"`, `x`, `"\x"`, `12`} {
 		if _, ok := Unquote([]byte(lit)); ok {
 			t.Errorf("Unquote(%s) accepted", lit)
+		}
+	}
+}
+
+// TestFieldMatches holds FieldMatches to encoding/json's choice of field
+// for keys that differ from the name in case, including runes outside
+// ASCII that encoding/json folds onto ASCII letters.
+func TestFieldMatches(t *testing.T) {
+	keys := []string{"routing", "ROUTING", "Routing", "rout\u0130ng", "rout\u0131ng", "routing ", "routin", "",
+		"ERROR_MESSAGE", "error_message", "ERROR_ME\u017f\u017fAGE", "\u212aey", "key", "KEY", "ke", "\u00e9", "\u00c9"}
+	for _, name := range []string{"routing", "ERROR_MESSAGE", "key", "\u00e9"} {
+		typ := reflect.StructOf([]reflect.StructField{{Name: "F", Type: reflect.TypeFor[*int](), Tag: reflect.StructTag(`json:"` + name + `"`)}})
+		for _, key := range keys {
+			v := reflect.New(typ)
+			lit, _ := json.Marshal(key)
+			if err := json.Unmarshal([]byte(`{`+string(lit)+`:1}`), v.Interface()); err != nil {
+				t.Fatal(err)
+			}
+			want := !v.Elem().Field(0).IsNil()
+			if got := FieldMatches([]byte(key), name); got != want {
+				t.Errorf("FieldMatches(%q, %q) = %v, encoding/json %v", key, name, got, want)
+			}
 		}
 	}
 }

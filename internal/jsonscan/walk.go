@@ -141,3 +141,12 @@ func Unquote(lit []byte) (s []byte, ok bool) {
 	}
 	return []byte(str), true
 }
+
+// FieldMatches reports whether a member whose key is key (unquoted, see
+// Unquote) sets the struct field named name when encoding/json decodes
+// into a struct: the exact name, or one equal to it under Unicode case
+// folding. It assumes no other field of the struct folds to the same
+// name, so that an exact match elsewhere cannot take precedence.
+func FieldMatches(key []byte, name string) bool {
+	return string(key) == name || bytes.EqualFold(key, []byte(name))
+}
