@@ -110,17 +110,16 @@ type detectField struct {
 // "routing" member (event payloads name their fields in capitals). It
 // reads a detect named twice as encoding/json would into a field whose
 // UnmarshalJSON did the same.
-func (d *detectField) set(b []byte) {
-	d.raw = b
+func (d *detectField) set(v *jsonscan.Value) {
 	var event, routing []byte
 	named, escaped := false, false
-	isObject := jsonscan.Members(b, func(k, v []byte) bool {
+	isObject := v.Walk(func(k []byte, v *jsonscan.Value) bool {
 		key, _ := jsonscan.Unquote(k)
 		switch string(key) {
 		case "event":
-			event = v
+			event = v.Raw()
 		case "routing":
-			routing = v
+			routing = v.Raw()
 		default:
 			return true
 		}
@@ -128,6 +127,8 @@ func (d *detectField) set(b []byte) {
 		escaped = escaped || len(key)+2 != len(k)
 		return true
 	})
+	b := v.Raw()
+	d.raw = b
 	if !isObject {
 		return // a bare payload of another kind
 	}
@@ -163,11 +164,11 @@ func parseDetection(data []byte) (eventRouting, []byte, error) {
 	var r eventRouting
 	var det detectField
 	var err error
-	isObject := jsonscan.Members(data, func(k, v []byte) bool {
+	isObject := jsonscan.Walk(data, func(k []byte, v *jsonscan.Value) bool {
 		key, _ := jsonscan.Unquote(k)
 		switch {
 		case jsonscan.FieldMatches(key, "routing"):
-			if rerr := json.Unmarshal(v, &r); rerr != nil && err == nil {
+			if rerr := json.Unmarshal(v.Raw(), &r); rerr != nil && err == nil {
 				err = fmt.Errorf("detection routing: %w", rerr)
 			}
 		case jsonscan.FieldMatches(key, "detect"):

@@ -98,6 +98,22 @@ func FuzzValid(f *testing.F) {
 		if fmt.Sprint(scanned) != fmt.Sprint(walked) {
 			t.Fatalf("%q: ScanObject saw %q, Members %q", b, scanned, walked)
 		}
+		// Walking into every object value, and stopping some walks
+		// early, must find the same values.
+		var deep [][2][]byte
+		n := 0
+		Walk(b, func(k []byte, v *Value) bool {
+			v.Walk(func(_ []byte, v *Value) bool {
+				n++
+				v.Walk(func([]byte, *Value) bool { return true })
+				return n%3 != 0
+			})
+			deep = append(deep, [2][]byte{k, v.Raw()})
+			return true
+		})
+		if fmt.Sprint(deep) != fmt.Sprint(walked) {
+			t.Fatalf("%q: Walk into values saw %q, Members %q", b, deep, walked)
+		}
 		for _, kv := range scanned {
 			k, ok := Unquote(kv[0])
 			if !ok || !bytes.Equal(m[string(k)], kv[1]) && !lastOf(scanned, string(k), kv[1]) {

@@ -18,26 +18,71 @@ import (
 // of each member of obj, in order, until fn returns false. obj may be
 // surrounded by whitespace. It reports whether obj is an object.
 func Members(obj []byte, fn func(key, value []byte) bool) bool {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return false
+	return Walk(obj, func(key []byte, v *Value) bool { return fn(key, v.Raw()) })
+}
+
+// Walk is Members for a caller that may walk into a member's value (see
+// Value) instead of having it skipped: every byte of obj is then read
+// once. v is valid only during the call of fn.
+func Walk(obj []byte, fn func(key []byte, v *Value) bool) bool {
+	_, ok := walk(obj, skipSpace(obj, 0), fn)
+	return ok
+}
+
+// Value is the value of a member during Walk.
+type Value struct {
+	b          []byte
+	start, end int // end is -1 until known
+}
+
+// Raw returns the value's text.
+func (v *Value) Raw() []byte {
+	if v.end < 0 {
+		v.end = Skip(v.b, v.start)
 	}
-	i = skipSpace(obj, i+1)
-	for i < len(obj) && obj[i] == '"' {
-		kEnd := skipString(obj, i)
-		key := obj[i:kEnd]
-		i = skipSpace(obj, kEnd)
-		i = skipSpace(obj, i+1) // the colon
-		vEnd := Skip(obj, i)
-		if !fn(key, obj[i:vEnd]) {
-			return true
+	return v.b[v.start:v.end]
+}
+
+// Walk walks the value as an object, as the function Walk does, and
+// reports whether it is one. The value's end is found on the way, so Raw
+// costs nothing after a Walk that went through every member.
+func (v *Value) Walk(fn func(key []byte, v *Value) bool) bool {
+	end, ok := walk(v.b, v.start, fn)
+	if end >= 0 {
+		v.end = end
+	}
+	return ok
+}
+
+// walk walks the object at b[i]. It returns the index just past it, or -1
+// when fn stopped the walk, and whether b[i] starts an object.
+func walk(b []byte, i int, fn func(key []byte, v *Value) bool) (end int, isObject bool) {
+	if i >= len(b) || b[i] != '{' {
+		return -1, false
+	}
+	i = skipSpace(b, i+1)
+	v := &Value{b: b}
+	for i < len(b) && b[i] == '"' {
+		kEnd := skipString(b, i)
+		key := b[i:kEnd]
+		i = skipSpace(b, kEnd)
+		i = skipSpace(b, i+1) // the colon
+		v.start, v.end = i, -1
+		if !fn(key, v) {
+			return -1, true
 		}
-		i = skipSpace(obj, vEnd)
-		if i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
+		i = skipSpace(b, v.skip())
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
 		}
 	}
-	return true
+	return min(i+1, len(b)), true // past the '}'
+}
+
+// skip returns the index just past the value.
+func (v *Value) skip() int {
+	v.Raw()
+	return v.end
 }
 
 // Skip returns the index just past the value that starts at b[i].
