@@ -2,10 +2,12 @@
 //
 // It exists so that a webhook body is touched as few times as possible:
 // ScanObject validates a document and hands over the members of its
-// top-level object in the same pass, and Members walks an object already
-// known to be valid without checking it again. Valid accepts exactly what
-// encoding/json's Valid accepts (invalid UTF-8 inside strings included,
-// nesting up to encoding/json's limit of 10000), only faster.
+// top-level object in the same pass, and Members and Walk go through an
+// object already known to be valid without checking it again. Valid
+// accepts exactly what encoding/json's Valid accepts (invalid UTF-8 inside
+// strings included, nesting up to encoding/json's limit of 10000), only
+// faster. For answers, AppendString and AppendCompact write into one
+// buffer what encoding/json would write.
 package jsonscan
 
 import (

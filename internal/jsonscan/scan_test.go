@@ -220,3 +220,28 @@ func TestFieldMatches(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendString holds AppendString to encoding/json's encoding of the
+// same string, byte for byte.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "<a href=\"x\">&amp;</a>", "tab\there\nnl\r\b\f\x00\x1f\x7f", "\xff\xfe", "\u2028\u2029", "é\U0001D11E", "\xed\xa0\x80", `back\slash`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := AppendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("AppendString(%q) = %s, encoding/json %s", s, got[1:], want)
+		}
+	})
+}
+
+func TestAppendCompact(t *testing.T) {
+	got, err := AppendCompact([]byte(`[`), []byte(" { \"a\" : [ 1 , \"b c\" ] } "))
+	if err != nil || string(got) != `[{"a":[1,"b c"]}` {
+		t.Errorf("AppendCompact = %s, %v", got, err)
+	}
+	got, err = AppendCompact([]byte(`[`), []byte(`{"a":`))
+	if err == nil || string(got) != `[` {
+		t.Errorf("AppendCompact of bad JSON = %s, %v", got, err)
+	}
+}
