@@ -49,8 +49,11 @@ type Reply struct {
 // without a copy: do not modify it.
 func (r *Reply) Event() json.RawMessage { return r.event }
 
-// Decode unmarshals the event payload into v.
+// Decode unmarshals the event payload into v, with encoding/json's rules.
 func (r *Reply) Decode(v any) error {
+	// encoding/json itself: the faster decoders measured (goccy/go-json,
+	// segmentio/encoding, json-iterator, sonic) each decode some inputs
+	// differently.
 	if len(r.event) == 0 {
 		return errors.New("reply carries no event payload")
 	}
