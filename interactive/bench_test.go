@@ -15,10 +15,31 @@ import (
 	"github.com/lcsvc/lcservice/service"
 )
 
+// benchSizes are the body sizes both benchmarks measure, by sub-benchmark
+// name: the number of packages of the os_packages answer that makes a
+// signed reply webhook of about that size.
+var benchSizes = []struct {
+	name     string
+	packages int
+}{
+	{"21KB", 300},
+	{"1MB", 15500},
+}
+
+// benchShapes are the detection shapes RouteReply measures: the detection
+// stream's, and the older nested one.
+var benchShapes = []struct {
+	name  string
+	build func(investigationID, eventType string, payload any) map[string]any
+}{
+	{"documented", detection},
+	{"nested", nestedDetection},
+}
+
 // replyBody is a signed detection webhook carrying a reply for handler "h",
-// with a realistic payload (an os_packages answer of 300 packages), in
-// the detection shape build makes.
-func replyBody(b *testing.B, build func(investigationID, eventType string, payload any) map[string]any) []byte {
+// with a realistic payload (an os_packages answer of n packages), in the
+// detection shape build makes.
+func replyBody(b *testing.B, n int, build func(investigationID, eventType string, payload any) map[string]any) []byte {
 	codec, err := token.NewCodec("itest", []byte(testSecret))
 	if err != nil {
 		b.Fatal(err)
@@ -27,7 +48,7 @@ func replyBody(b *testing.B, build func(investigationID, eventType string, paylo
 	if err != nil {
 		b.Fatal(err)
 	}
-	pkgs := make([]map[string]string, 300)
+	pkgs := make([]map[string]string, n)
 	for i := range pkgs {
 		pkgs[i] = map[string]string{"PACKAGE_NAME": "package-name", "PACKAGE_VERSION": "1.2.3-4ubuntu5"}
 	}
@@ -65,41 +86,63 @@ func serveLoop(b *testing.B, h http.Handler, body []byte) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
-			b.Fatalf("status %d", rec.Code)
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	}
 }
 
 // BenchmarkRouteReply is a reply's whole path: signature, envelope,
 // detection routing, token verification, named handler, job in the
-// response; for the detection stream's shape and for the nested one.
+// response; by body size, for the detection stream's shape and for the
+// nested one. Compare each size with BenchmarkBareDetection's.
 func BenchmarkRouteReply(b *testing.B) {
-	for name, build := range map[string]func(string, string, any) map[string]any{"documented": detection, "nested": nestedDetection} {
-		b.Run(name, func(b *testing.B) {
-			is, err := New("itest", testSecret, WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer is.Shutdown(context.Background())
-			is.HandleReply("h", func(_ context.Context, r *Reply) service.Response {
-				r.Job.Narrate("seen", false)
-				return service.OK(nil)
-			})
-			serveLoop(b, is, replyBody(b, build))
-			if is.Stats().RoutedNamed == 0 {
-				b.Fatal("replies were not routed")
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			for _, shape := range benchShapes {
+				b.Run(shape.name, func(b *testing.B) {
+					is, err := New("itest", testSecret, WithServiceOptions(service.WithLogOutput(io.Discard, io.Discard)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer is.Shutdown(context.Background())
+					is.HandleReply("h", func(_ context.Context, r *Reply) service.Response {
+						r.Job.Narrate("seen", false)
+						return service.OK(nil)
+					})
+					serveLoop(b, is, replyBody(b, size.packages, shape.build))
+					if is.Stats().RoutedNamed == 0 {
+						b.Fatal("replies were not routed")
+					}
+				})
 			}
 		})
 	}
 }
 
-// BenchmarkBareDetection reads the same body and answers a fixed response:
-// the floor the routing path is compared with.
+// BenchmarkBareDetection is the floor every correct webhook pays: it reads
+// the same bodies as BenchmarkRouteReply, verifies their signature and
+// answers a fixed response.
 func BenchmarkBareDetection(b *testing.B) {
+	svc, err := service.New("bare", testSecret, service.WithLogOutput(io.Discard, io.Discard))
+	if err != nil {
+		b.Fatal(err)
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := svc.VerifySignature(body, r.Header.Get(service.SignatureHeader)); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"success":true,"retry":false,"data":{}}`)
 	})
-	serveLoop(b, h, replyBody(b, detection))
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			serveLoop(b, h, replyBody(b, size.packages, detection))
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/extension"
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
@@ -82,23 +83,30 @@ func (s *Service) replyAction(ctx context.Context, req *service.Request) service
 // {"event":…, "routing":…}, each an object or a JSON-encoded string (as a
 // template transform would make it). A detection-shaped payload is read as
 // a detection.
-func parseReplyRequest(data json.RawMessage) (eventRouting, json.RawMessage, error) {
-	var d struct {
-		Event   json.RawMessage `json:"event"`
-		Routing json.RawMessage `json:"routing"`
-		Detect  json.RawMessage `json:"detect"`
+func parseReplyRequest(data []byte) (eventRouting, []byte, error) {
+	var event, routing, detect []byte
+	if !jsonscan.Members(data, func(k, v []byte) bool {
+		key, _ := jsonscan.Unquote(k)
+		switch {
+		case jsonscan.FieldMatches(key, "event"):
+			event = v
+		case jsonscan.FieldMatches(key, "routing"):
+			routing = v
+		case jsonscan.FieldMatches(key, "detect"):
+			detect = v
+		}
+		return true
+	}) && !isNull(data) {
+		return eventRouting{}, nil, errors.New("reply is not an object")
 	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		return eventRouting{}, nil, fmt.Errorf("reply is not an object: %w", err)
-	}
-	if len(d.Detect) > 0 {
+	if len(detect) > 0 {
 		return parseDetection(data)
 	}
 	var r eventRouting
-	if err := json.Unmarshal(unquoteJSON(d.Routing), &r); err != nil {
+	if err := json.Unmarshal(unquoteJSON(routing), &r); err != nil {
 		return eventRouting{}, nil, fmt.Errorf("reply routing: %w", err)
 	}
-	return r, unquoteJSON(d.Event), nil
+	return r, unquoteJSON(event), nil
 }
 
 // unquoteJSON returns the JSON text a JSON string holds, or v itself.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -39,16 +40,20 @@ type Reply struct {
 	// logger (Request.Logger).
 	Request *service.Request
 
-	event json.RawMessage
+	event []byte // a slice of the webhook's data
 	state []byte
 	done  func()
 }
 
-// Event returns the event payload as raw JSON.
+// Event returns the event payload as raw JSON, as it came in the webhook,
+// without a copy: do not modify it.
 func (r *Reply) Event() json.RawMessage { return r.event }
 
-// Decode unmarshals the event payload into v.
+// Decode unmarshals the event payload into v, with encoding/json's rules.
 func (r *Reply) Decode(v any) error {
+	// encoding/json itself: the faster decoders measured (goccy/go-json,
+	// segmentio/encoding, json-iterator, sonic) each decode some inputs
+	// differently.
 	if len(r.event) == 0 {
 		return errors.New("reply carries no event payload")
 	}
@@ -93,62 +98,98 @@ type eventRouting struct {
 	InvestigationID string   `json:"investigation_id"`
 }
 
-// detectionWire decodes a detection only as far as routing needs it, in
-// one pass over the detection: its routing, and its detect kept raw.
-type detectionWire struct {
-	Routing eventRouting `json:"routing"`
-	Detect  detectField  `json:"detect"`
-}
-
-// detectField is a detection's detect. The platform's detection stream
-// puts the bare event payload there, routing beside it; an older shape,
-// which the reference Python framework reads, nests {event, routing}
-// instead.
+// detectField is a detection's detect, as parseDetection reads it. The
+// platform's detection stream puts the bare event payload there, routing
+// beside it; an older shape, which the reference Python framework reads,
+// nests {event, routing} instead.
 type detectField struct {
-	raw     json.RawMessage // the whole detect
-	event   json.RawMessage // detect.event, in the nested shape
-	routing *eventRouting   // detect.routing, in the nested shape
+	raw     []byte        // the whole detect
+	event   []byte        // detect.event, in the nested shape
+	routing *eventRouting // detect.routing, in the nested shape
 }
 
-// UnmarshalJSON keeps detect as it is. Only when it names an "event" or a
-// "routing" (event payloads name their fields in capitals) is it read
-// again, to tell the nested shape from a payload that merely holds such
-// a string.
-func (d *detectField) UnmarshalJSON(b []byte) error {
-	d.raw = append(d.raw[:0], b...)
-	if !bytes.Contains(b, []byte(`"event"`)) && !bytes.Contains(b, []byte(`"routing"`)) {
-		return nil
+// set reads one detect member. The detect is kept as it is; only its own
+// members are looked at, to tell the nested shape by an "event" or
+// "routing" member (event payloads name their fields in capitals). It
+// reads a detect named twice as encoding/json would into a field whose
+// UnmarshalJSON did the same.
+func (d *detectField) set(v *jsonscan.Value) {
+	var event, routing []byte
+	named, escaped := false, false
+	isObject := v.Walk(func(k []byte, v *jsonscan.Value) bool {
+		key, _ := jsonscan.Unquote(k)
+		switch string(key) {
+		case "event":
+			event = v.Raw()
+		case "routing":
+			routing = v.Raw()
+		default:
+			return true
+		}
+		named = true
+		escaped = escaped || len(key)+2 != len(k)
+		return true
+	})
+	b := v.Raw()
+	d.raw = b
+	if !isObject {
+		return // a bare payload of another kind
 	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(b, &fields) != nil {
-		return nil // not an object: a bare payload of another kind
+	if !named {
+		if d.event == nil && d.routing == nil {
+			return
+		}
+		// An earlier detect was nested: a later one that names its fields
+		// in escapes only clears the event if it spells one of them out.
+		if !bytes.Contains(b, []byte(`"event"`)) && !bytes.Contains(b, []byte(`"routing"`)) {
+			return
+		}
+	} else if escaped && !bytes.Contains(b, []byte(`"event"`)) && !bytes.Contains(b, []byte(`"routing"`)) {
+		return // members named only in escapes do not make the nested shape
 	}
-	d.event = fields["event"]
-	if raw, ok := fields["routing"]; ok {
+	d.event = event
+	if routing != nil {
 		var r eventRouting
-		if json.Unmarshal(raw, &r) == nil {
+		if json.Unmarshal(routing, &r) == nil {
 			d.routing = &r
 		}
 	}
-	return nil
 }
 
 // parseDetection returns the routing and raw event of a detection, in
 // either shape. The routing is data.routing; what it lacks is taken from
 // data.detect.routing when detect is nested: the investigation id, or all
 // of it when the top-level routing names no sensor. The event is
-// data.detect.event when detect is nested, else data.detect itself.
-func parseDetection(data json.RawMessage) (eventRouting, json.RawMessage, error) {
-	var d detectionWire
-	if err := json.Unmarshal(data, &d); err != nil {
-		return eventRouting{}, nil, fmt.Errorf("detection is not an object: %w", err)
+// data.detect.event when detect is nested, else data.detect itself, a
+// slice of data. data is valid JSON, as every transport's Request.Data:
+// it is walked once, and only the routing is decoded.
+func parseDetection(data []byte) (eventRouting, []byte, error) {
+	var r eventRouting
+	var det detectField
+	var err error
+	isObject := jsonscan.Walk(data, func(k []byte, v *jsonscan.Value) bool {
+		key, _ := jsonscan.Unquote(k)
+		switch {
+		case jsonscan.FieldMatches(key, "routing"):
+			if rerr := json.Unmarshal(v.Raw(), &r); rerr != nil && err == nil {
+				err = fmt.Errorf("detection routing: %w", rerr)
+			}
+		case jsonscan.FieldMatches(key, "detect"):
+			det.set(v)
+		}
+		return true
+	})
+	switch {
+	case !isObject && !isNull(data):
+		return eventRouting{}, nil, errors.New("detection is not an object")
+	case err != nil:
+		return eventRouting{}, nil, err
 	}
-	event := d.Detect.raw
-	if d.Detect.event != nil {
-		event = d.Detect.event
+	event := det.raw
+	if det.event != nil {
+		event = det.event
 	}
-	r := d.Routing
-	if inner := d.Detect.routing; inner != nil {
+	if inner := det.routing; inner != nil {
 		if r.InvestigationID == "" {
 			r.InvestigationID = inner.InvestigationID
 		}
@@ -159,24 +200,33 @@ func parseDetection(data json.RawMessage) (eventRouting, json.RawMessage, error)
 	return r, event, nil
 }
 
-// receiptError returns the error a RECEIPT event reports, or nil.
-func receiptError(event json.RawMessage) (err error, done bool) {
-	var rc struct {
-		Code    json.Number `json:"ERROR"`
-		Message string      `json:"ERROR_MESSAGE"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(event))
-	dec.UseNumber()
-	if dec.Decode(&rc) != nil {
+// isNull reports whether v is the JSON null.
+func isNull(v []byte) bool { return string(bytes.TrimSpace(v)) == "null" }
+
+// receiptError returns the error a RECEIPT event reports, or nil. Only
+// ERROR and ERROR_MESSAGE are decoded; the rest of the event is skipped.
+func receiptError(event []byte) (err error, done bool) {
+	var code json.Number
+	var msg string
+	failed := false
+	if !jsonscan.Members(event, func(k, v []byte) bool {
+		key, _ := jsonscan.Unquote(k)
+		switch {
+		case jsonscan.FieldMatches(key, "ERROR"):
+			failed = json.Unmarshal(v, &code) != nil || failed
+		case jsonscan.FieldMatches(key, "ERROR_MESSAGE"):
+			failed = json.Unmarshal(v, &msg) != nil || failed
+		}
+		return true
+	}) || failed {
 		return nil, false
 	}
-	switch rc.Code.String() {
+	switch code.String() {
 	case "", "0", "200":
-		return nil, rc.Message == "done"
+		return nil, msg == "done"
 	}
-	msg := rc.Message
 	if msg == "" {
 		msg = "no message"
 	}
-	return fmt.Errorf("sensor reported error %s: %s", rc.Code, msg), false
+	return fmt.Errorf("sensor reported error %s: %s", code, msg), false
 }

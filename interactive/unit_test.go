@@ -1,6 +1,7 @@
 package interactive
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,17 +43,22 @@ func TestParseDetectionShapes(t *testing.T) {
 	}
 }
 
-// TestDocumentedDetectionReadInOnePass checks that a detection whose
-// detect is the bare payload, without an "event" or "routing" in it, is
-// decoded once: detect is kept as it came, never read again.
+// TestDocumentedDetectionReadInOnePass checks that the event of a
+// detection in either shape is handed on as it came: a slice of the
+// webhook's data, never a copy or a re-encoding.
 func TestDocumentedDetectionReadInOnePass(t *testing.T) {
-	var d detectionWire
-	data := `{"routing":{"sid":"s","investigation_id":"i"},"detect":{"PACKAGES":[{"PACKAGE_NAME":"curl"}]}}`
-	if err := json.Unmarshal([]byte(data), &d); err != nil {
-		t.Fatal(err)
-	}
-	if d.Detect.event != nil || d.Detect.routing != nil || string(d.Detect.raw) != `{"PACKAGES":[{"PACKAGE_NAME":"curl"}]}` {
-		t.Errorf("detect = %+v", d.Detect)
+	for data, want := range map[string]string{
+		`{"routing":{"sid":"s","investigation_id":"i"},"detect":{"PACKAGES":[{"PACKAGE_NAME":"curl"}]}}`: `{"PACKAGES":[{"PACKAGE_NAME":"curl"}]}`,
+		`{"detect":{"routing":{"sid":"s","investigation_id":"i"},"event": {"A" : [1]} }}`:                `{"A" : [1]}`,
+	} {
+		b := []byte(data)
+		_, ev, err := parseDetection(b)
+		if err != nil || string(ev) != want {
+			t.Fatalf("%s: event %s, %v", data, ev, err)
+		}
+		if at := bytes.Index(b, ev); at < 0 || &b[at] != &ev[0] {
+			t.Errorf("%s: the event is a copy, not a slice of the data", data)
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 )
 
 // Attachment is data shown with a history entry. The cloud knows four kinds,
@@ -25,14 +27,6 @@ const (
 	TypeJSON    = "json"
 )
 
-// captionedText is the wire shape shared by the attachments whose data is a
-// string.
-type captionedText struct {
-	Type    string `json:"att_type"`
-	Caption string `json:"caption"`
-	Data    string `json:"data"`
-}
-
 // hexDump is the attachment made by HexDump.
 type hexDump struct {
 	caption string
@@ -49,8 +43,14 @@ func HexDump(caption string, data []byte) Attachment {
 func (hexDump) AttachmentType() string { return TypeHexDump }
 
 // MarshalJSON renders {att_type, caption, data} with data in standard base64.
-func (h hexDump) MarshalJSON() ([]byte, error) {
-	return json.Marshal(captionedText{TypeHexDump, h.caption, base64.StdEncoding.EncodeToString(h.data)})
+func (h hexDump) MarshalJSON() ([]byte, error) { return h.appendJSON(nil) }
+
+func (h hexDump) appendJSON(dst []byte) ([]byte, error) {
+	b := append(dst, `{"att_type":"`+TypeHexDump+`","caption":`...)
+	b = jsonscan.AppendString(b, h.caption)
+	b = append(b, `,"data":"`...)
+	b = base64.StdEncoding.AppendEncode(b, h.data)
+	return append(b, `"}`...), nil
 }
 
 // textAttachment is the attachment made by YAML and JSON: text sent as is
@@ -78,8 +78,16 @@ func JSON(caption string, v any) (Attachment, error) {
 func (t textAttachment) AttachmentType() string { return t.typ }
 
 // MarshalJSON renders {att_type, caption, data} with the text as data.
-func (t textAttachment) MarshalJSON() ([]byte, error) {
-	return json.Marshal(captionedText{t.typ, t.caption, t.text})
+func (t textAttachment) MarshalJSON() ([]byte, error) { return t.appendJSON(nil) }
+
+func (t textAttachment) appendJSON(dst []byte) ([]byte, error) {
+	b := append(dst, `{"att_type":`...)
+	b = jsonscan.AppendString(b, t.typ)
+	b = append(b, `,"caption":`...)
+	b = jsonscan.AppendString(b, t.caption)
+	b = append(b, `,"data":`...)
+	b = jsonscan.AppendString(b, t.text)
+	return append(b, '}'), nil
 }
 
 // isNilAttachment reports whether a holds nothing to send: a nil interface or

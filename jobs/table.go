@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 )
 
 // Table is a table attachment: a caption, column headers and rows of cells.
@@ -63,40 +65,42 @@ func (t *Table) Rows() [][]any {
 // AttachmentType returns "table".
 func (*Table) AttachmentType() string { return TypeTable }
 
-// tableJSON is the wire shape of a table attachment; headers and rows are
-// lists even when empty.
-type tableJSON struct {
-	Type    string   `json:"att_type"`
-	Caption string   `json:"caption"`
-	Headers []string `json:"headers"`
-	Rows    [][]any  `json:"rows"`
-}
+// MarshalJSON renders {att_type, caption, headers, rows}; headers and
+// rows are lists even when empty. It fails, naming the row, if a cell
+// cannot be marshalled.
+func (t *Table) MarshalJSON() ([]byte, error) { return t.appendJSON(nil) }
 
-// MarshalJSON renders {att_type, caption, headers, rows}. It fails, naming
-// the row, if a cell cannot be marshalled.
-func (t *Table) MarshalJSON() ([]byte, error) {
+func (t *Table) appendJSON(dst []byte) ([]byte, error) {
 	if t == nil {
-		return nil, errors.New("jobs: nil *Table; create tables with NewTable")
+		return dst, errors.New("jobs: nil *Table; create tables with NewTable")
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	headers := t.headers
-	if headers == nil {
-		headers = []string{}
-	}
-	rows := t.rows
-	if rows == nil {
-		rows = [][]any{}
-	}
-	b, err := json.Marshal(tableJSON{TypeTable, t.caption, headers, rows})
-	if err != nil {
-		// Find the culprit so the error points at it.
-		for i, r := range rows {
-			if _, rerr := json.Marshal(r); rerr != nil {
-				return nil, fmt.Errorf("jobs: table %q row %d: %w", t.caption, i, rerr)
-			}
+	b := append(dst, `{"att_type":"`+TypeTable+`","caption":`...)
+	b = jsonscan.AppendString(b, t.caption)
+	b = append(b, `,"headers":[`...)
+	for i, h := range t.headers {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		return nil, fmt.Errorf("jobs: table %q: %w", t.caption, err)
+		b = jsonscan.AppendString(b, h)
 	}
-	return b, nil
+	b = append(b, `],"rows":`...)
+	if len(t.rows) == 0 {
+		b = append(b, `[]`...)
+	} else {
+		// The cells are any values: encoding/json writes them, once.
+		rows, err := json.Marshal(t.rows)
+		if err != nil {
+			// Find the culprit so the error points at it.
+			for i, r := range t.rows {
+				if _, rerr := json.Marshal(r); rerr != nil {
+					return dst, fmt.Errorf("jobs: table %q row %d: %w", t.caption, i, rerr)
+				}
+			}
+			return dst, fmt.Errorf("jobs: table %q: %w", t.caption, err)
+		}
+		b = append(b, rows...)
+	}
+	return append(b, '}'), nil
 }

@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 )
 
 // ProtocolVersion is the envelope version this package speaks.
@@ -57,66 +58,84 @@ var errNotObject = errors.New("body is not a webhook envelope (a JSON object)")
 // exactly the protocol's (a name differing only in case is refused, not
 // matched), no field may appear twice, and the deadline must be a number
 // that fits a time. Unknown fields are ignored. Data keeps pointing into
-// body.
+// body. The body is validated and its fields read in one pass; what
+// encoding/json accepts as JSON is accepted, and nothing else.
 func decodeEnvelope(body []byte, env *envelope) error {
-	if !json.Valid(body) {
+	r := envelopeReader{env: env}
+	switch err := scanObject(body, r.member); {
+	case err == jsonscan.ErrNotObject:
+		return errNotObject
+	case err == jsonscan.ErrSyntax && json.Valid(body):
+		// The fast validator refused what encoding/json accepts: go by
+		// encoding/json, and read the fields from the validated body.
+		r = envelopeReader{env: env}
+		if !jsonscan.Members(body, func(k, v []byte) bool { return r.member(k, v) == nil }) {
+			return errNotObject
+		}
+	case err != nil:
 		return errors.New("body is not valid JSON")
 	}
-	i := skipSpace(body, 0)
-	if body[i] != '{' {
-		return errNotObject
-	}
-	i = skipSpace(body, i+1)
-	var seen uint8
-	var unknown [maxEnvelopeFields][]byte
-	nUnknown := 0
-	for fields := 0; body[i] != '}'; fields++ {
-		if fields == maxEnvelopeFields {
-			return fmt.Errorf("envelope has more than %d fields", maxEnvelopeFields)
-		}
-		kEnd := skipString(body, i)
-		key, err := jsonString(body[i:kEnd])
-		if err != nil {
-			return err
-		}
-		i = skipSpace(body, kEnd)
-		i = skipSpace(body, i+1) // the colon
-		vEnd := skipValue(body, i)
-		val := body[i:vEnd]
-		i = skipSpace(body, vEnd)
-		if body[i] == ',' {
-			i = skipSpace(body, i+1)
-		}
+	return r.err
+}
 
-		field := -1
-		for f, name := range envelopeFields {
-			if string(key) == name {
-				field = f
-				break
-			}
-			if strings.EqualFold(string(key), name) {
-				return fmt.Errorf("envelope field %q: field names are lowercase (%q)", key, name)
-			}
+// scanObject validates a body and reads its members (a variable so that
+// tests can check the fallback to encoding/json).
+var scanObject = jsonscan.ScanObject
+
+// envelopeReader reads an envelope's fields one member at a time. The
+// first error is kept, and the members after it ignored, so that a body
+// that is not JSON at all is refused as such.
+type envelopeReader struct {
+	env      *envelope
+	err      error
+	fields   int
+	seen     uint8
+	unknown  [maxEnvelopeFields][]byte
+	nUnknown int
+}
+
+func (r *envelopeReader) member(rawKey, val []byte) error {
+	if r.err != nil {
+		return nil
+	}
+	r.err = r.read(rawKey, val)
+	return nil
+}
+
+func (r *envelopeReader) read(rawKey, val []byte) error {
+	if r.fields == maxEnvelopeFields {
+		return fmt.Errorf("envelope has more than %d fields", maxEnvelopeFields)
+	}
+	r.fields++
+	key, ok := jsonscan.Unquote(rawKey)
+	if !ok {
+		return fmt.Errorf("envelope: bad string %s", truncate(rawKey))
+	}
+	field := -1
+	for f, name := range envelopeFields {
+		if string(key) == name {
+			field = f
+			break
 		}
-		if field < 0 {
-			for _, k := range unknown[:nUnknown] {
-				if bytes.Equal(k, key) {
-					return fmt.Errorf("envelope field %q appears twice", key)
-				}
-			}
-			unknown[nUnknown] = key
-			nUnknown++
-			continue
-		}
-		if seen&(1<<field) != 0 {
-			return fmt.Errorf("envelope field %q appears twice", key)
-		}
-		seen |= 1 << field
-		if err := env.set(field, val); err != nil {
-			return err
+		if strings.EqualFold(string(key), name) {
+			return fmt.Errorf("envelope field %q: field names are lowercase (%q)", key, name)
 		}
 	}
-	return nil
+	if field < 0 {
+		for _, k := range r.unknown[:r.nUnknown] {
+			if bytes.Equal(k, key) {
+				return fmt.Errorf("envelope field %q appears twice", key)
+			}
+		}
+		r.unknown[r.nUnknown] = key
+		r.nUnknown++
+		return nil
+	}
+	if r.seen&(1<<field) != 0 {
+		return fmt.Errorf("envelope field %q appears twice", key)
+	}
+	r.seen |= 1 << field
+	return r.env.set(field, val)
 }
 
 // set decodes val into the envelope field numbered f (see envelopeFields).
@@ -152,9 +171,9 @@ func (env *envelope) set(f int, val []byte) error {
 	if val[0] != '"' {
 		return fmt.Errorf("envelope field %s: expected a string, got %s", name, truncate(val))
 	}
-	s, err := jsonString(val)
-	if err != nil {
-		return err
+	s, ok := jsonscan.Unquote(val)
+	if !ok {
+		return fmt.Errorf("envelope field %s: bad string %s", name, truncate(val))
 	}
 	switch name {
 	case "oid":
@@ -182,75 +201,6 @@ func parseDeadline(num []byte) (time.Time, error) {
 	}
 	sec := math.Floor(f)
 	return time.Unix(int64(sec), int64((f-sec)*1e9)), nil
-}
-
-// jsonString returns the text of the JSON string literal lit (quotes
-// included). Literals without escapes and with valid UTF-8 are returned
-// as a slice of lit; others are decoded by encoding/json, which replaces
-// invalid UTF-8 as it always does.
-func jsonString(lit []byte) ([]byte, error) {
-	inner := lit[1 : len(lit)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return inner, nil
-	}
-	var s string
-	if err := json.Unmarshal(lit, &s); err != nil {
-		return nil, fmt.Errorf("envelope: bad string %s", truncate(lit))
-	}
-	return []byte(s), nil
-}
-
-// The skip functions walk JSON that json.Valid has accepted, so they need
-// not check syntax; each returns the index just past what it skipped.
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString skips the string literal starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; ; i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-}
-
-// skipValue skips the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	for i < len(b) {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-		i++
-	}
-	return i
 }
 
 // truncate quotes at most 40 bytes of v for an error message.

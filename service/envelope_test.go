@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 )
 
 func TestEnvelopeStrictKeys(t *testing.T) {
@@ -118,5 +120,28 @@ func TestDeadlineDefaultsAndBounds(t *testing.T) {
 	env["deadline"] = -1
 	if res := postSigned(t, svc, env); !res.Success || left < DefaultDeadline-time.Minute {
 		t.Errorf("negative deadline: %+v, handler had %v", res, left)
+	}
+}
+
+// TestEnvelopeFallsBackToEncodingJSON checks that should the fast
+// validator refuse a body encoding/json accepts, the body is still read:
+// malformed means malformed to encoding/json.
+func TestEnvelopeFallsBackToEncodingJSON(t *testing.T) {
+	defer func(f func([]byte, func(k, v []byte) error) error) { scanObject = f }(scanObject)
+	scanObject = func([]byte, func(k, v []byte) error) error { return jsonscan.ErrSyntax }
+	var env envelope
+	body := "{\"etype\":\"org_install\",\"mid\":\"m\xff\",\"data\":{\"a\":[1e400]}}"
+	if err := decodeEnvelope([]byte(body), &env); err != nil || env.EType != OrgInstall || env.MID != "m\ufffd" || string(env.Data) != `{"a":[1e400]}` {
+		t.Errorf("decoded %+v, %v", env, err)
+	}
+	for body, want := range map[string]string{
+		`{"etype":"org_install"`: "not valid JSON",
+		`[1]`:                    "not a webhook envelope",
+		`{"etype":"org_install","etype":"health"}`: "appears twice",
+	} {
+		env = envelope{}
+		if err := decodeEnvelope([]byte(body), &env); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error containing %q", body, err, want)
+		}
 	}
 }

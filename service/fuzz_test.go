@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,12 +25,18 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		`{"\u0065type":"health","data":"\ud800"}`,
 		`{"verſion":2}`,
 		` { } `, `[]`, `"x"`, `{"data":{"a":[[[]]]}}`, `{"mid":"\xff"}`,
+		"{\"data\":\"\xff\\ud800\",\"x\":1e400}", `{"etype":"a"} x`, `{"data":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}`,
+		`{"data":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var env envelope
 		if err := decodeEnvelope(body, &env); err != nil {
+			// Only encoding/json's verdict makes a body malformed.
+			if strings.Contains(err.Error(), "not valid JSON") == json.Valid(body) {
+				t.Fatalf("%q: %v, while encoding/json's Valid says %v", body, err, json.Valid(body))
+			}
 			return
 		}
 		var loose struct {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/tasking"
 )
@@ -64,17 +66,13 @@ func (r Response) WithData(data any) Response {
 // notImplemented is the answer to an etype without a handler.
 var notImplemented = Response{Err: errors.New("not implemented")}
 
-// wireResponse is the JSON body of a webhook answer.
-type wireResponse struct {
-	Success bool            `json:"success"`
-	Retry   bool            `json:"retry"`
-	Data    json.RawMessage `json:"data"`
-	Error   string          `json:"error,omitempty"`
-	Jobs    []*jobs.Job     `json:"jobs,omitempty"`
-}
-
-// marshal renders r. A response that cannot be rendered (data that is not
-// JSON, a new job without a cause) becomes a failure saying why, never a panic.
+// marshal renders r as the JSON body of a webhook answer:
+//
+//	{"success", "retry", "data" (an object, {} when nil), "error" (when
+//	set), "jobs" (when any)}
+//
+// A response that cannot be rendered (data that is not JSON, a new job
+// without a cause) becomes a failure saying why, never a panic.
 func (r Response) marshal() []byte {
 	b, err := r.encode()
 	if err != nil {
@@ -83,11 +81,10 @@ func (r Response) marshal() []byte {
 	return b
 }
 
+// encode writes r in one pass: jobs and their attachments are appended to
+// the one buffer, not marshalled and then checked again at every level.
 func (r Response) encode() ([]byte, error) {
-	w := wireResponse{Success: r.Success, Retry: r.Retry && !r.Success, Data: json.RawMessage("{}"), Jobs: r.Jobs}
-	if r.Err != nil {
-		w.Error = r.Err.Error()
-	}
+	data := []byte("{}")
 	if r.Data != nil {
 		d, err := json.Marshal(r.Data)
 		if err != nil {
@@ -98,16 +95,35 @@ func (r Response) encode() ([]byte, error) {
 		case d[0] != '{':
 			return nil, fmt.Errorf("data must be a JSON object, got %s", d[:min(len(d), 40)])
 		default:
-			w.Data = d
+			data = d
 		}
 	}
-	for _, j := range r.Jobs {
-		if j == nil {
-			return nil, errors.New("a nil job was attached")
-		}
-		if err := j.Validate(); err != nil {
-			return nil, err
-		}
+	b := make([]byte, 0, 64+len(data))
+	b = append(b, `{"success":`...)
+	b = strconv.AppendBool(b, r.Success)
+	b = append(b, `,"retry":`...)
+	b = strconv.AppendBool(b, r.Retry && !r.Success)
+	b = append(b, `,"data":`...)
+	b = append(b, data...)
+	if r.Err != nil {
+		b = append(b, `,"error":`...)
+		b = jsonscan.AppendString(b, r.Err.Error())
 	}
-	return json.Marshal(w)
+	if len(r.Jobs) > 0 {
+		b = append(b, `,"jobs":[`...)
+		for i, j := range r.Jobs {
+			if j == nil {
+				return nil, errors.New("a nil job was attached")
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = j.AppendJSON(b); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
 }
