@@ -127,8 +127,9 @@
 //     replica is handed to the owner through Redis publish/subscribe; the
 //     closure runs there and its response, job updates included, comes back
 //     as the answer to the webhook, within the webhook's deadline. If the
-//     owner is gone (stopped, restarted), the task's named handler runs
-//     instead (Via), else the orphan handler. A closure timeout likewise
+//     owner is gone (stopped, restarted), or does not take the reply within
+//     two seconds, the task's named handler runs instead (Via), else the
+//     orphan handler; a claim in Redis makes sure only one of them runs. A closure timeout likewise
 //     runs in its owner; if the owner is gone, the timeout handler
 //     registered under the task's Via name runs (HandleTimeout), else the
 //     default. So: use Via names, with HandleReply and HandleTimeout

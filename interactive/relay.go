@@ -22,11 +22,23 @@ import (
 // on its own channel. Publishing tells how many listened, so a replica
 // that is gone is known at once and the reply goes to the task's named
 // handler instead (then the orphan handler); a timeout runs its named
-// timeout handler (then the default).
+// timeout handler (then the default). Publish/subscribe may lose a message
+// (a replica stopping as it arrives, a subscription being re-made), so a
+// relayed reply is claimed in Redis by whichever runs it: the owner, or,
+// after relayClaimAfter without an answer, the replica that relayed it.
+// Each reply runs once either way.
 
 // relayReserve is the part of a webhook's deadline kept for answering
 // after the owner of a closure did not answer in time.
 const relayReserve = time.Second
+
+// relayClaimAfter is how long a replica waits for the owner of a closure
+// to answer before trying to claim the reply back; relayClaimLifetime is
+// how long Redis keeps a claim (past any webhook's deadline).
+const (
+	relayClaimAfter    = 2 * time.Second
+	relayClaimLifetime = 15 * time.Minute
+)
 
 // relayWaitWithoutDeadline bounds the wait for an owner's answer when the
 // webhook has no deadline.
@@ -212,22 +224,60 @@ func (rl *relay) reply(ctx context.Context, owner string, r *Reply, ended bool) 
 		}
 		return service.Response{}, false
 	}
-	t := time.NewTimer(max(wait, 0))
-	defer t.Stop()
-	select {
-	case a := <-ch:
+	// The owner claims the reply before running its closure. A message
+	// can be lost (the owner stopping, a dropped subscription): with no
+	// answer after a while, claim it here; winning means the closure never
+	// ran, and the reply goes on to the named handler.
+	a, answered := rl.await(ctx, ch, min(relayClaimAfter, wait))
+	if !answered && ctx.Err() == nil {
+		won, err := rl.claim(ctx, ask)
+		if err == nil && won {
+			rl.s.Logger().Warn("the replica holding a reply's closure did not take it; routing it here", "task_id", string(r.TaskID))
+			return service.Response{}, false
+		}
+		a, answered = rl.await(ctx, ch, wait-relayClaimAfter)
+	}
+	if answered {
 		if !a.Found {
 			return service.Response{}, false
 		}
 		return rl.response(a), true
-	case <-t.C:
-	case <-ctx.Done():
 	}
 	// The owner runs the closure but did not answer in time: the reply is
 	// handled there, and its job updates ride a later response.
 	rl.s.Logger().Warn("the replica holding a reply's closure did not answer within the webhook's deadline; its job updates follow with a later response",
 		"task_id", string(r.TaskID))
 	return service.OK(nil), true
+}
+
+// await waits up to d for the answer on ch.
+func (rl *relay) await(ctx context.Context, ch <-chan relayMsg, d time.Duration) (relayMsg, bool) {
+	if d <= 0 {
+		select {
+		case a := <-ch:
+			return a, true
+		default:
+			return relayMsg{}, false
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case a := <-ch:
+		return a, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return relayMsg{}, false
+}
+
+// claim takes the relayed reply ask for this replica: exactly one of the
+// owner (about to run the closure) and the replica that relayed it (giving
+// up on the owner) wins.
+func (rl *relay) claim(ctx context.Context, ask string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rl.callTimeout)
+	defer cancel()
+	return rl.client.SetNX(ctx, rl.prefix+"relay:"+ask, rl.self, relayClaimLifetime).Result()
 }
 
 // response decodes an answer into the response it carries.
@@ -269,6 +319,14 @@ func (rl *relay) serveReply(ctx context.Context, m relayMsg) {
 	c, ok := rl.s.sharedClosures(ctx, m.TaskID, m.Ended)
 	if !ok || c.then == nil {
 		rl.answer(ctx, m, relayMsg{Found: false})
+		return
+	}
+	if won, err := rl.claim(ctx, m.Ask); err != nil || !won {
+		// The replica that relayed it gave up and routed it itself (or,
+		// on an error, may yet): the closure must not run too.
+		if err != nil {
+			rl.answer(ctx, m, relayMsg{Found: false})
+		}
 		return
 	}
 	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(m.Deadline))
