@@ -173,7 +173,8 @@ func (rl *relay) receive(b []byte) {
 			rl.answer(context.Background(), m, relayMsg{Found: false})
 		})
 	case relayTimeout:
-		rl.spawn(func(ctx context.Context) { rl.serveTimeout(m) }, func() { rl.giveBack(m) })
+		// Refused while stopping: the sweeping replica takes it back.
+		rl.spawn(func(ctx context.Context) { rl.serveTimeout(ctx, m) }, func() {})
 	}
 }
 
@@ -392,24 +393,58 @@ func (rl *relay) answer(ctx context.Context, m, a relayMsg) {
 
 // timeout hands a timeout whose closure owner holds to that replica. It
 // reports false when owner is gone: the caller runs the timeout itself.
+// When it reports true, the timeout runs exactly once: in the owner if it
+// claims it (at once, on receipt), else, after relayClaimAfter, here, with
+// the named timeout handler (the message was lost).
 func (rl *relay) timeout(e tracking.Entry[record]) bool {
 	rec := e.Value
-	m := relayMsg{Kind: relayTimeout, From: rl.self, TaskID: e.ID, Replies: e.Replies, Record: &rec}
+	ask := uuid.NewString()
+	m := relayMsg{Kind: relayTimeout, Ask: ask, From: rl.self, TaskID: e.ID, Replies: e.Replies, Record: &rec}
 	listening, err := rl.publish(context.Background(), rec.Owner, m)
 	if err != nil {
 		rl.s.Logger().Warn("could not relay a timeout to the replica holding its closure; running it here", "task_id", e.ID, "error", err.Error())
 	}
-	return err == nil && listening
+	if err != nil || !listening {
+		return false
+	}
+	takeBack := func(ctx context.Context) {
+		if won, err := rl.claim(ctx, ask); err == nil && won {
+			rl.s.Logger().Warn("the replica holding a timeout's closure did not take it; running the timeout here", "task_id", e.ID)
+			rl.s.runSharedTimeout(withoutClosures(e))
+		}
+	}
+	started := rl.s.Go(func(ctx context.Context) {
+		t := time.NewTimer(relayClaimAfter)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done(): // stopping: decide now
+		}
+		takeBack(ctx)
+	})
+	if !started {
+		takeBack(context.Background())
+	}
+	return true
+}
+
+// withoutClosures is e for a replica that does not hold its closures.
+func withoutClosures(e tracking.Entry[record]) tracking.Entry[record] {
+	e.Value.Owner, e.Value.HasThen, e.Value.HasOnTimeout = "", false, false
+	return e
 }
 
 // serveTimeout runs, with its closure, the timeout of a task this replica
-// sent and another replica's sweep claimed.
-func (rl *relay) serveTimeout(m relayMsg) {
+// sent and another replica's sweep claimed, once it has claimed it.
+func (rl *relay) serveTimeout(ctx context.Context, m relayMsg) {
 	if m.Record == nil {
 		return
 	}
+	if won, err := rl.claim(ctx, m.Ask); err != nil || !won {
+		return // the sweeping replica took it back and runs it
+	}
 	c := m.Record.continuation()
-	if l, ok := rl.s.sharedClosures(context.Background(), m.TaskID, true); ok {
+	if l, ok := rl.s.sharedClosures(ctx, m.TaskID, true); ok {
 		c.then, c.onTimeout = l.then, l.onTimeout
 	}
 	if !rl.s.handleTimeout(tracking.Entry[*continuation]{ID: m.TaskID, Value: c, Replies: m.Replies}) {
@@ -417,8 +452,9 @@ func (rl *relay) serveTimeout(m relayMsg) {
 	}
 }
 
-// giveBack returns a relayed timeout this replica cannot run, as it is
-// stopping, to Redis for another replica's sweep (without its closure).
+// giveBack returns a relayed timeout this replica claimed but cannot run,
+// as it is stopping, to Redis for another replica's sweep (without its
+// closure).
 func (rl *relay) giveBack(m relayMsg) {
 	if m.Record == nil {
 		return

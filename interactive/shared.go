@@ -111,6 +111,13 @@ func (s *Service) sharedTimedOut(e tracking.Entry[record]) {
 	if rec.HasOnTimeout && rec.Owner != s.replica && s.relay.timeout(e) {
 		return
 	}
+	s.runSharedTimeout(e)
+}
+
+// runSharedTimeout runs e's timeout here, with its closures if this
+// replica holds them, or gives the task back if this replica is stopping.
+func (s *Service) runSharedTimeout(e tracking.Entry[record]) {
+	rec := e.Value
 	c := rec.continuation()
 	if rec.Owner == s.replica {
 		if l, ok := s.shared.closures(context.Background(), e.ID, true); ok {

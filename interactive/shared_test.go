@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tracking"
@@ -258,4 +260,74 @@ func TestNewFailsWhenRedisIsUnreachable(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not valid") {
 		t.Fatalf("New with a malformed Redis URL = %v", err)
 	}
+}
+
+// A replica that hears a relayed reply or timeout and never acts on it
+// (it stopped as the message arrived): the replica that relayed it takes
+// it back after a while and runs the named handler, once.
+func TestSharedRelayLostMessagesAreTakenBack(t *testing.T) {
+	forEachRedis(t, func(t *testing.T, url, name string, _ *miniredis.Miniredis) {
+		api := newStubAPI(t)
+		clock := tracking.NewManualClock(time.Now())
+		var named, namedTimeouts atomic.Int32
+		b := newNamedHarness(t, name, api, func(is *Service) {
+			is.HandleReply("named", func(context.Context, *Reply) service.Response {
+				named.Add(1)
+				return service.OK(map[string]any{"by": "named"})
+			})
+			is.HandleTimeout("named", func(context.Context, *Timeout) { namedTimeouts.Add(1) })
+		}, WithRedisURL(url), WithClock(clock))
+
+		// The ghost listens on its channel and does nothing.
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ghostClient := redis.NewClient(opts)
+		defer ghostClient.Close()
+		ghost := ghostClient.Subscribe(t.Context(), redisPrefix(name)+"replica:ghost")
+		defer ghost.Close()
+		if _, err := ghost.Receive(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		heard := ghost.Channel()
+
+		add := func(id string, ttl time.Duration) {
+			t.Helper()
+			err := b.is.shared.shared.Add(t.Context(), tracking.Entry[record]{ID: id, Expires: clock.Now().Add(ttl),
+				Value: record{Handler: "named", OID: testOID, SID: testSID, Command: "os_version", Owner: "ghost", HasThen: true, HasOnTimeout: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A reply: relayed to the ghost, taken back, named handler.
+		codec, err := token.NewCodec(name, []byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := uuid.New()
+		add(id.String(), time.Hour)
+		inv, err := codec.Encode(token.Token{ID: id, Handler: "named", Expiry: clock.Now().Add(time.Hour)}, testOID, testSID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := b.deliver(service.Detection, stubDetection(stubTask{SID: testSID, InvestigationID: inv}, "OS_VERSION_REP", map[string]any{}))
+		if !res.Success || !strings.Contains(string(res.Data), `"named"`) || named.Load() != 1 {
+			t.Fatalf("a reply whose owner never took it = %+v (named handler ran %d times); want the named handler's answer, once", res, named.Load())
+		}
+		if m := <-heard; !strings.Contains(m.Payload, `"k":"reply"`) {
+			t.Errorf("the ghost heard %s; want the relayed reply", m.Payload)
+		}
+		// A timeout: relayed to the ghost by b's sweep, taken back.
+		add(uuid.NewString(), time.Minute)
+		clock.Advance(2 * time.Minute)
+		eventually(t, "the timeout to be taken back", func() bool { return namedTimeouts.Load() == 1 })
+		if m := <-heard; !strings.Contains(m.Payload, `"k":"timeout"`) {
+			t.Errorf("the ghost heard %s; want the relayed timeout", m.Payload)
+		}
+		clock.Advance(time.Minute)
+		if n := namedTimeouts.Load(); n != 1 {
+			t.Errorf("the named timeout handler ran %d times, want once", n)
+		}
+	})
 }
