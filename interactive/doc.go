@@ -162,8 +162,8 @@
 // relayed to the replica holding its closure adds a publish each way and a
 // claim. On a 2-core machine with Redis on loopback, a 2.8 KB reply took
 // about 18 µs in memory, 160 µs with Redis and 460 µs relayed
-// (BenchmarkReplyPathStore in this package): round trips, not CPU, make
-// the difference.
+// (BenchmarkReplyPathStore in this package), most of the difference spent
+// waiting on the round trips.
 //
 // # Jobs
 //
