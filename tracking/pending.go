@@ -1,6 +1,15 @@
 package tracking
 
-import "math"
+import (
+	"math"
+
+	"github.com/lcsvc/lcservice/internal/uuidtext"
+)
+
+// uuidKey is an ID in canonical UUID form (see uuidtext), as a set keeps
+// it. Any other ID, an uppercase UUID included, is kept as the string it
+// is: IDs compare as strings.
+type uuidKey [16]byte
 
 // none marks a missing slot: the end of a list, an empty heap.
 const none int32 = -1
@@ -76,7 +85,7 @@ type pendingID struct {
 }
 
 func pendingIDOf(id string) pendingID {
-	if k, ok := parseUUIDKey(id); ok {
+	if k, ok := uuidtext.Parse(id); ok {
 		return pendingID{key: k}
 	}
 	return pendingID{name: id, named: true}
@@ -99,7 +108,7 @@ func (s *pendingSet[V]) find(id pendingID) (int32, bool) {
 // anew: a string allocation.
 func (s *pendingSet[V]) id(i int32) string {
 	if n := s.at(i); !n.named {
-		return n.key.String()
+		return uuidtext.Format(n.key)
 	}
 	return s.names[i]
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/lcsvc/lcservice/internal/uuidtext"
 )
 
 // check reports the first broken invariant of s: the index, the recency
@@ -24,7 +26,7 @@ func (s *pendingSet[V]) check() error {
 			return fmt.Errorf("slot %d: newer = %d, want %d", i, n.newer, newer)
 		}
 		id := s.id(i)
-		if k, isUUID := parseUUIDKey(id); isUUID == n.named || isUUID && k != n.key {
+		if k, isUUID := uuidtext.Parse(id); isUUID == n.named || isUUID && uuidKey(k) != n.key {
 			return fmt.Errorf("slot %d holds %q with key %x, named %v", i, id, n.key, n.named)
 		}
 		if j, ok := s.lookup(id); !ok || j != i {
