@@ -159,7 +159,15 @@ func (s *pendingSet[V]) alloc() int32 {
 	if c == len(s.chunks) {
 		s.chunks = append(s.chunks, nil)
 	}
-	s.chunks[c] = append(s.chunks[c], node[V]{})
+	chunk := s.chunks[c]
+	if len(chunk) == cap(chunk) {
+		// Doubled, up to chunkSize exactly: append would grow a full
+		// chunk's room past it, by a tenth.
+		grown := make([]node[V], len(chunk), min(max(2*cap(chunk), 8), chunkSize))
+		copy(grown, chunk)
+		chunk = grown
+	}
+	s.chunks[c] = append(chunk, node[V]{})
 	s.slots++
 	return int32(i)
 }

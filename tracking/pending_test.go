@@ -72,6 +72,9 @@ func (s *pendingSet[V]) check() error {
 		if c < len(s.chunks)-1 && len(chunk) != chunkSize {
 			return fmt.Errorf("chunk %d of %d holds %d slots", c, len(s.chunks), len(chunk))
 		}
+		if cap(chunk) > chunkSize {
+			return fmt.Errorf("chunk %d has room for %d slots, more than %d", c, cap(chunk), chunkSize)
+		}
 		total += len(chunk)
 	}
 	if total != s.slots {
