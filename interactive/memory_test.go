@@ -30,18 +30,15 @@ func newPendingFleet(sensors int) pendingFleet {
 	return f
 }
 
-// noCapture is the reply closure of the measured tasks: it captures
-// nothing, since what a closure captures is its author's state, kept
-// whether or not the task is pending.
-var noCapture = Then(func(context.Context, *Reply) service.Response { return service.OK(nil) })
-
 // newPendingTask makes the k-th task a handler sends: os_packages to one of
 // the fleet's sensors, with a job, a named handler and a closure, as Task
-// makes it.
+// makes it. The closure captures nothing: what a closure captures is its
+// author's state, kept whether or not the task is pending.
 func (s *Service) newPendingTask(tb testing.TB, f *pendingFleet, k int) task {
 	org := tasking.Org{ID: f.oid.String(), JWT: testJWT}
 	sid := f.sensors[k%len(f.sensors)].String()
-	t, err := s.newTask(org, sid, "os_packages", []TaskOption{Via("h"), noCapture, WithJob(jobs.New())})
+	then := Then(func(context.Context, *Reply) service.Response { return service.OK(nil) })
+	t, err := s.newTask(org, sid, "os_packages", []TaskOption{Via("h"), then, WithJob(jobs.New())})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -171,4 +168,23 @@ func BenchmarkPendingTasks(b *testing.B) {
 	b.ReportMetric(perTask/n, "B/task")
 	b.ReportMetric(addNs/n, "ns/task")
 	b.ReportMetric(resolveNs/n, "ns/resolve")
+}
+
+// taskBound is the most heap one pending task may cost a service.
+const taskBound = 256
+
+// TestPendingTaskHeapBound tracks 100,000 tasks as BenchmarkPendingTasks
+// does and checks their heap against taskBound, less 32 bytes of margin:
+// the id index's load, and so its cost per task, varies with the count,
+// and the benchmark measures a million. It does not run in parallel, so no
+// other test's allocations count.
+func TestPendingTaskHeapBound(t *testing.T) {
+	const n, sensors, margin = 100_000, 10_000, 32
+	f := newPendingFleet(sensors)
+	s := pendingService(t, 2*n)
+	_, perTask := fillTasks(t, s, &f, n)
+	t.Logf("%d pending tasks: %.1f B each", n, perTask)
+	if perTask > taskBound-margin {
+		t.Errorf("%d pending tasks cost %.1f B each; want at most %d B", n, perTask, taskBound-margin)
+	}
 }

@@ -65,23 +65,6 @@ func OnTimeout(fn TimeoutHandler) TaskOption { return func(c *taskConfig) { c.on
 // yara_scan answer with many events).
 func Stream() TaskOption { return func(c *taskConfig) { c.stream = true } }
 
-// continuation is what the pending store holds for one task.
-type continuation struct {
-	then      ReplyHandler
-	handler   string
-	onTimeout TimeoutHandler
-	oid, sid  string
-	command   string
-	jobID     string
-	state     []byte
-
-	// With a shared store, owner is the replica holding the closures
-	// (then and onTimeout are set only there), and hasThen, hasOnTimeout
-	// say which it holds.
-	owner                 string
-	hasThen, hasOnTimeout bool
-}
-
 // Task sends command (a full command line, e.g. CommandLine("file_hash", path))
 // to sensor sid of org, with a continuation: Then, Via, or both. org is the
 // organization of the message being handled (Request.Org, Reply.Org,
@@ -192,12 +175,11 @@ func (s *Service) newTask(org tasking.Org, sid, command string, opts []TaskOptio
 // answered, times out or is evicted. What it stores is all this process
 // keeps of a pending task.
 func (s *Service) track(ctx context.Context, id string, t *task) error {
+	c := newContinuation(t.handler, t.oid, t.sid, t.command, t.jobID, t.stateJSON)
+	c.then, c.onTimeout = t.then, t.onTimeout
 	return s.pending.Add(ctx, tracking.Entry[*continuation]{
-		ID: id,
-		Value: &continuation{
-			then: t.then, handler: t.handler, onTimeout: t.onTimeout,
-			oid: t.oid, sid: t.sid, command: t.command, jobID: t.jobID, state: t.stateJSON,
-		},
+		ID:        id,
+		Value:     c,
 		Created:   t.created,
 		Expires:   t.expires,
 		Streaming: t.stream,
