@@ -41,7 +41,8 @@ run-basic:
 # Benchmarks: BenchmarkAddResolve (memory) beside BenchmarkRedisAddResolve
 # (miniredis, and a real Redis found or started as for test),
 # BenchmarkPendingMemory (heap per task and Add/Resolve at a million
-# pending), and
+# pending), BenchmarkPendingTasks (the same for an interactive service's
+# tasks, as Task makes them), and
 # BenchmarkSoak: the package-survey service under a mixed load for
 # SOAK_DURATION (default 2m), reporting memory and goroutines.
 bench:

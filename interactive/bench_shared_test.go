@@ -94,8 +94,9 @@ func benchReplyPath(b *testing.B, redisURL string, relayed bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		err = owner.pending.Add(ctx, tracking.Entry[*continuation]{ID: id.String(), Expires: expires,
-			Value: &continuation{then: then, handler: "h", oid: testOID, sid: testSID, command: "os_packages", jobID: jobID}})
+		c := newContinuation("h", testOID, testSID, "os_packages", jobID, nil)
+		c.then = then
+		err = owner.pending.Add(ctx, tracking.Entry[*continuation]{ID: id.String(), Expires: expires, Value: c})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -211,14 +211,14 @@ func (s *Service) fireTimeout(ctx context.Context, req *service.Request, tok tok
 	if !s.claimEnd(id, expires) {
 		return service.OK(nil) // answered, or timed out already
 	}
-	c := &continuation{handler: tok.Handler, oid: req.OID, sid: st.SID, command: st.Command, jobID: tok.JobID, state: tok.State}
+	c := newContinuation(tok.Handler, req.OID, st.SID, st.Command, tok.JobID, tok.State)
 	replies := 0
 	if held {
 		c, replies = e.Value, e.Replies
 	}
-	t := &Timeout{Org: req.Org(), SID: c.sid, Command: c.command, TaskID: TaskID(id), Replies: replies, state: c.state}
-	if c.jobID != "" {
-		t.Job = jobs.Reopen(c.jobID)
+	t := &Timeout{Org: req.Org(), SID: c.sid(), Command: c.command, TaskID: TaskID(id), Replies: replies, state: c.state()}
+	if jobID := c.jobID(); jobID != "" {
+		t.Job = jobs.Reopen(jobID)
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.timeoutRun)
 	defer cancel()

@@ -105,7 +105,9 @@ func WithDefaultTTL(d time.Duration) Option { return func(c *config) { c.default
 
 // WithCapacity bounds the pending continuations held in memory (default
 // 10000). What is evicted for space is counted; its named handler, if any,
-// still serves the late reply.
+// still serves the late reply. A pending task costs about 220 bytes of
+// heap when its sensor and job ids are UUIDs, besides what its closures
+// capture and its state, so a million cost about 220 MB.
 func WithCapacity(n int) Option { return func(c *config) { c.capacity = n } }
 
 // WithOrphanHandler handles verified replies that neither a pending closure

@@ -113,8 +113,8 @@ func (s *Service) route(ctx context.Context, req *service.Request, routing event
 		case c.then != nil:
 			h = c.then
 			s.counters.routedClosure.Add(1)
-		case c.hasThen && c.owner != s.replica && s.relay != nil:
-			if resp, ok := s.relay.reply(ctx, c.owner, r, ended); ok {
+		case c.hasThen() && c.owner() != s.replica && s.relay != nil:
+			if resp, ok := s.relay.reply(ctx, c.owner(), r, ended); ok {
 				s.counters.routedRelayed.Add(1)
 				return resp
 			}

@@ -23,7 +23,7 @@ type record struct {
 }
 
 func (c *continuation) record(replica string) record {
-	r := record{Handler: c.handler, OID: c.oid, SID: c.sid, Command: c.command, JobID: c.jobID, State: c.state,
+	r := record{Handler: c.handler, OID: c.oid(), SID: c.sid(), Command: c.command, JobID: c.jobID(), State: c.state(),
 		HasThen: c.then != nil, HasOnTimeout: c.onTimeout != nil}
 	if r.HasThen || r.HasOnTimeout {
 		r.Owner = replica
@@ -32,8 +32,12 @@ func (c *continuation) record(replica string) record {
 }
 
 func (r record) continuation() *continuation {
-	return &continuation{handler: r.Handler, oid: r.OID, sid: r.SID, command: r.Command, jobID: r.JobID, state: r.State,
-		owner: r.Owner, hasThen: r.HasThen, hasOnTimeout: r.HasOnTimeout}
+	c := newContinuation(r.Handler, r.OID, r.SID, r.Command, r.JobID, r.State)
+	if r.Owner != "" || r.HasThen || r.HasOnTimeout {
+		m := c.more()
+		m.owner, m.hasThen, m.hasOnTimeout = r.Owner, r.HasThen, r.HasOnTimeout
+	}
+	return c
 }
 
 // closureGrace is how long past a task's expiry a replica keeps its
@@ -95,7 +99,7 @@ func (p *sharedPending) Done(ctx context.Context, id string) (tracking.Entry[*co
 // process holds for it (dropping them when the task has ended).
 func (p *sharedPending) join(ctx context.Context, e tracking.Entry[record], ended bool) tracking.Entry[*continuation] {
 	c := e.Value.continuation()
-	if c.owner == p.replica {
+	if c.owner() == p.replica {
 		if l, ok := p.closures(ctx, e.ID, ended); ok {
 			c.then, c.onTimeout = l.then, l.onTimeout
 		}

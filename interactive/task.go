@@ -65,23 +65,6 @@ func OnTimeout(fn TimeoutHandler) TaskOption { return func(c *taskConfig) { c.on
 // yara_scan answer with many events).
 func Stream() TaskOption { return func(c *taskConfig) { c.stream = true } }
 
-// continuation is what the pending store holds for one task.
-type continuation struct {
-	then      ReplyHandler
-	handler   string
-	onTimeout TimeoutHandler
-	oid, sid  string
-	command   string
-	jobID     string
-	state     []byte
-
-	// With a shared store, owner is the replica holding the closures
-	// (then and onTimeout are set only there), and hasThen, hasOnTimeout
-	// say which it holds.
-	owner                 string
-	hasThen, hasOnTimeout bool
-}
-
 // Task sends command (a full command line, e.g. CommandLine("file_hash", path))
 // to sensor sid of org, with a continuation: Then, Via, or both. org is the
 // organization of the message being handled (Request.Org, Reply.Org,
@@ -95,59 +78,21 @@ type continuation struct {
 // gets a random id. If the same task is already pending in this process,
 // Task returns its id without sending it again.
 func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string, opts ...TaskOption) (TaskID, error) {
-	cfg := taskConfig{ttl: s.defaultTTL}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if err := org.Valid(); err != nil {
-		return "", fmt.Errorf("interactive: Task needs the organization of the message being handled: %w", err)
-	}
-	switch {
-	case sid == "":
-		return "", errors.New("interactive: Task needs a sensor id")
-	case strings.TrimSpace(command) == "":
-		return "", errors.New("interactive: Task needs a command line")
-	case cfg.then == nil && cfg.handler == "":
-		return "", errors.New("interactive: Task needs a continuation: Then(closure) or Via(handler name)")
-	case cfg.handler != "" && s.replyHandler(cfg.handler) == nil:
-		return "", fmt.Errorf("interactive: no reply handler named %q: register it with HandleReply at start-up", cfg.handler)
-	case cfg.ttl <= 0:
-		return "", fmt.Errorf("interactive: TTL must be positive, got %v", cfg.ttl)
-	}
-	var state []byte
-	if cfg.state != nil {
-		var err error
-		if state, err = json.Marshal(cfg.state); err != nil {
-			return "", fmt.Errorf("interactive: task state: %w", err)
-		}
-	}
-	jobID := ""
-	if cfg.job != nil {
-		jobID = cfg.job.ID()
+	t, err := s.newTask(org, sid, command, opts)
+	if err != nil {
+		return "", err
 	}
 	s.orgs.remember(ctx, org)
 
 	id := s.taskID(ctx, sid, command)
-	now := s.clock.Now()
-	// Tokens carry whole seconds; round up so the token never expires first.
-	expires := now.Add(cfg.ttl).Truncate(time.Second).Add(time.Second)
-	invID, err := s.codec.Encode(token.Token{ID: id, Handler: cfg.handler, JobID: jobID, State: state, Expiry: expires}, org.ID, sid)
+	invID, err := s.codec.Encode(token.Token{ID: id, Handler: t.handler, JobID: t.jobID, State: t.stateJSON, Expiry: t.expires}, org.ID, sid)
 	if err != nil {
 		return "", fmt.Errorf("interactive: building the task's token: %w", err)
 	}
 	if s.ended != nil {
 		s.local.add(id.String()) // before the reply can arrive
 	}
-	err = s.pending.Add(ctx, tracking.Entry[*continuation]{
-		ID: id.String(),
-		Value: &continuation{
-			then: cfg.then, handler: cfg.handler, onTimeout: cfg.onTimeout,
-			oid: org.ID, sid: sid, command: command, jobID: jobID, state: state,
-		},
-		Created:   now,
-		Expires:   expires,
-		Streaming: cfg.stream,
-	})
+	err = s.track(ctx, id.String(), &t)
 	if errors.Is(err, tracking.ErrDuplicateID) {
 		// The same message is being handled again here (a redelivery
 		// that did not wait for the first): this very task is pending
@@ -174,9 +119,71 @@ func (s *Service) Task(ctx context.Context, org tasking.Org, sid, command string
 	if s.ended != nil {
 		// Without a shared store, the timeout travels with the platform
 		// too, so it fires even if this process is gone by then.
-		s.armTimeout(ctx, timeoutState{Token: invID, Hop: 1, SID: sid, Command: command}, expires)
+		s.armTimeout(ctx, timeoutState{Token: invID, Hop: 1, SID: sid, Command: command}, t.expires)
 	}
 	return TaskID(id.String()), nil
+}
+
+// task is a task being sent: Task's arguments and options, checked, with
+// what follows from them.
+type task struct {
+	taskConfig
+	oid, sid, command string
+	jobID             string // cfg.job's, if any
+	stateJSON         []byte // cfg.state marshalled, if any
+	created, expires  time.Time
+}
+
+// newTask checks Task's arguments and options and returns the task they
+// describe, created now.
+func (s *Service) newTask(org tasking.Org, sid, command string, opts []TaskOption) (task, error) {
+	t := task{taskConfig: taskConfig{ttl: s.defaultTTL}, oid: org.ID, sid: sid, command: command}
+	for _, o := range opts {
+		o(&t.taskConfig)
+	}
+	if err := org.Valid(); err != nil {
+		return task{}, fmt.Errorf("interactive: Task needs the organization of the message being handled: %w", err)
+	}
+	switch {
+	case sid == "":
+		return task{}, errors.New("interactive: Task needs a sensor id")
+	case strings.TrimSpace(command) == "":
+		return task{}, errors.New("interactive: Task needs a command line")
+	case t.then == nil && t.handler == "":
+		return task{}, errors.New("interactive: Task needs a continuation: Then(closure) or Via(handler name)")
+	case t.handler != "" && s.replyHandler(t.handler) == nil:
+		return task{}, fmt.Errorf("interactive: no reply handler named %q: register it with HandleReply at start-up", t.handler)
+	case t.ttl <= 0:
+		return task{}, fmt.Errorf("interactive: TTL must be positive, got %v", t.ttl)
+	}
+	if t.state != nil {
+		var err error
+		if t.stateJSON, err = json.Marshal(t.state); err != nil {
+			return task{}, fmt.Errorf("interactive: task state: %w", err)
+		}
+	}
+	if t.job != nil {
+		t.jobID = t.job.ID()
+	}
+	t.created = s.clock.Now()
+	// Tokens carry whole seconds; round up so the token never expires first.
+	t.expires = t.created.Add(t.ttl).Truncate(time.Second).Add(time.Second)
+	return t, nil
+}
+
+// track puts task t, whose id is id, in the pending store until it is
+// answered, times out or is evicted. What it stores is all this process
+// keeps of a pending task.
+func (s *Service) track(ctx context.Context, id string, t *task) error {
+	c := newContinuation(t.handler, t.oid, t.sid, t.command, t.jobID, t.stateJSON)
+	c.then, c.onTimeout = t.then, t.onTimeout
+	return s.pending.Add(ctx, tracking.Entry[*continuation]{
+		ID:        id,
+		Value:     c,
+		Created:   t.created,
+		Expires:   t.expires,
+		Streaming: t.stream,
+	})
 }
 
 func commandName(line string) string {

@@ -50,18 +50,18 @@ func (s *Service) handleTimeout(e tracking.Entry[*continuation]) bool {
 	}
 	c := e.Value
 	t := &Timeout{
-		Org: tasking.Org{ID: c.oid}, SID: c.sid, Command: c.command, TaskID: TaskID(e.ID),
-		Replies: e.Replies, state: c.state,
+		Org: tasking.Org{ID: c.oid()}, SID: c.sid(), Command: c.command, TaskID: TaskID(e.ID),
+		Replies: e.Replies, state: c.state(),
 	}
-	if c.jobID != "" {
-		t.Job = jobs.Reopen(c.jobID)
+	if jobID := c.jobID(); jobID != "" {
+		t.Job = jobs.Reopen(jobID)
 	}
 	done := make(chan struct{})
 	started := s.Go(func(ctx context.Context) {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(ctx, s.timeoutRun)
 		defer cancel()
-		t.Org = s.orgs.latest(ctx, c.oid)
+		t.Org = s.orgs.latest(ctx, c.oid())
 		ctx = withOrigin(ctx, "timeout", e.ID)
 		s.runTimeout(ctx, s.timeoutHandlerFor(c), t)
 		if t.Job != nil && (len(t.Job.Entries()) > 0 || t.Job.IsClosed()) {

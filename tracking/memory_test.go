@@ -25,8 +25,8 @@ func timeoutHandler()     {}
 
 // pendingCost is what pending entries cost, as measured by measurePending.
 type pendingCost struct {
-	perEntry float64 // heap bytes per entry: ID string, value and the table's bookkeeping
-	perTable float64 // heap bytes per entry of the table's bookkeeping alone
+	perEntry float64 // heap bytes per entry: its value and all the table keeps for it
+	perTable float64 // heap bytes per entry the table keeps, the value aside
 
 	// Filled in by measureSteady.
 	addNs, resolveNs float64 // time per Add, per Resolve
@@ -42,16 +42,20 @@ func liveHeap() int64 {
 }
 
 // fillPending returns a table holding n pending entries, each with a
-// UUID-string ID (as the interactive layer gives its tasks) and a fresh
-// *pendingValue, and measures the live heap they added. The table has room
-// for twice n, so it evicts nothing. ids is in the order of adding.
-func fillPending(tb testing.TB, n int) (table *Table[*pendingValue], ids []string, cost pendingCost) {
+// UUID-string ID (as the interactive layer gives its tasks), made afresh
+// for Add, and a fresh *pendingValue, and measures the live heap they
+// added. The table has room for twice n, so it evicts nothing. ids is in
+// the order of adding, as UUIDs, so that the caller's copy does not keep
+// the ID strings the table may not.
+func fillPending(tb testing.TB, n int) (table *Table[*pendingValue], ids []uuid.UUID, cost pendingCost) {
 	tb.Helper()
-	ids = make([]string, n)
+	ids = make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
 	values := make([]*pendingValue, n)
 	before := liveHeap()
 	for i := range n {
-		ids[i] = uuid.NewString()
 		values[i] = &pendingValue{onReply: replyHandler, onTimeout: timeoutHandler, sensor: [16]byte{byte(i)}}
 	}
 	withValues := liveHeap()
@@ -61,7 +65,7 @@ func fillPending(tb testing.TB, n int) (table *Table[*pendingValue], ids []strin
 	}
 	ctx := context.Background()
 	for i := range n {
-		if err := table.Add(ctx, Entry[*pendingValue]{ID: ids[i], Value: values[i]}); err != nil {
+		if err := table.Add(ctx, Entry[*pendingValue]{ID: ids[i].String(), Value: values[i]}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -77,11 +81,12 @@ func fillPending(tb testing.TB, n int) (table *Table[*pendingValue], ids []strin
 // the entries ids in the order they were added: in batches, a batch of
 // new tasks is sent and the oldest as many are answered, so the table
 // stays at its size. It adds what it measured to cost.
-func measureSteady(tb testing.TB, table *Table[*pendingValue], ids []string, ops int, cost *pendingCost) {
+func measureSteady(tb testing.TB, table *Table[*pendingValue], ids []uuid.UUID, ops int, cost *pendingCost) {
 	tb.Helper()
 	const batch = 1000
 	ctx := context.Background()
 	fresh := make([]Entry[*pendingValue], batch)
+	oldest := make([]string, batch)
 	var addTime, resolveTime time.Duration
 	var mallocs uint64
 	var m runtime.MemStats
@@ -101,8 +106,11 @@ func measureSteady(tb testing.TB, table *Table[*pendingValue], ids []string, ops
 		runtime.ReadMemStats(&m)
 		mallocs += m.Mallocs - before
 
+		for i := range oldest {
+			oldest[i] = ids[i].String()
+		}
 		start = time.Now()
-		for _, id := range ids[:batch] {
+		for _, id := range oldest {
 			if _, ok, _ := table.Resolve(ctx, id); !ok {
 				tb.Fatalf("Resolve(%s): not pending", id)
 			}
@@ -110,7 +118,7 @@ func measureSteady(tb testing.TB, table *Table[*pendingValue], ids []string, ops
 		resolveTime += time.Since(start)
 		ids = ids[batch:]
 		for _, e := range fresh {
-			ids = append(ids, e.ID)
+			ids = append(ids, uuid.MustParse(e.ID))
 		}
 	}
 	cost.addNs = float64(addTime.Nanoseconds()) / float64(ops)
@@ -122,9 +130,10 @@ func measureSteady(tb testing.TB, table *Table[*pendingValue], ids []string, ops
 // iteration fills a table with 1,000,000 entries, each a UUID-string ID and
 // a pointer to a 32-byte pendingValue, and reports:
 //
-//   - B/pending: live heap per pending entry, its ID string and value
-//     included, as that is what a task costs while it waits;
-//   - table-B/pending: the table's own part of it, ID and value aside;
+//   - B/pending: live heap per pending entry, its value and what the
+//     table keeps of its ID included, as that is what a task costs while
+//     it waits;
+//   - table-B/pending: the table's own part of it, the value aside;
 //   - ns/add, ns/resolve, allocs/add: an Add and a Resolve at that size,
 //     in a steady state where each batch of new tasks is matched by the
 //     oldest as many being answered.
@@ -155,8 +164,8 @@ func BenchmarkPendingMemory(b *testing.B) {
 	b.ReportMetric(sum.allocsPerAdd/n, "allocs/add")
 }
 
-// pendingBound is the most heap one pending task may cost, its UUID-string
-// ID and a 32-byte value included.
+// pendingBound is the most heap one pending task may cost, with a
+// UUID-string ID and a 32-byte value.
 const pendingBound = 256
 
 // TestPendingHeapBound fills a table with 100,000 pending tasks and checks

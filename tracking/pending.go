@@ -1,6 +1,15 @@
 package tracking
 
-import "math"
+import (
+	"math"
+
+	"github.com/lcsvc/lcservice/internal/uuidtext"
+)
+
+// uuidKey is an ID in canonical UUID form (see uuidtext), as a set keeps
+// it. Any other ID, an uppercase UUID included, is kept as the string it
+// is: IDs compare as strings.
+type uuidKey [16]byte
 
 // none marks a missing slot: the end of a list, an empty heap.
 const none int32 = -1
@@ -18,7 +27,7 @@ const (
 
 // node is a pending entry as the table stores it.
 type node[V any] struct {
-	id      string // the same string as the index's key
+	key     uuidKey // the ID, if in UUID form
 	value   V
 	created int64  // nanoseconds since the table's epoch
 	expires int64  // nanoseconds since the table's epoch
@@ -29,22 +38,27 @@ type node[V any] struct {
 	newer, older int32
 	pos          int32 // place in the expiry heap
 	streaming    bool
+	named        bool // the ID is not in UUID form: the set's names holds it
 }
 
 // pendingSet holds a table's entries: an index by ID, a recency list for
 // eviction and an expiry heap for sweeping. A service may have a million
 // tasks pending, so an entry is one node in a slab of chunks, linked and
 // placed by int32 slot numbers rather than pointers, with its times as
-// int64s: besides the caller's ID string and value, it costs its node, its
-// slot in the index and four bytes of heap, and Add allocates nothing once
-// the slab has room. A pendingSet knows nothing of locks, clocks or
-// callbacks. Create one with newPendingSet.
+// int64s, and an ID in UUID form is kept as 16 bytes in its node and as
+// the index's key: besides the caller's value, such an entry costs its
+// node, its slot in the index and four bytes of heap, and Add allocates
+// nothing once the slab has room. Other IDs are kept as strings, in a
+// second index and its reverse. A pendingSet knows nothing of locks,
+// clocks or callbacks. Create one with newPendingSet.
 type pendingSet[V any] struct {
-	index  map[string]int32 // pending IDs to their slots
-	chunks [][]node[V]      // the slab: slot i is chunks[i>>chunkShift][i&chunkMask]
-	slots  int              // slots handed out, free ones included
-	free   int32            // the first free slot, or none
-	newest int32            // recency list ends, or none
+	index  map[uuidKey]int32 // pending IDs in UUID form to their slots
+	named  map[string]int32  // other pending IDs to their slots
+	names  map[int32]string  // and back
+	chunks [][]node[V]       // the slab: slot i is chunks[i>>chunkShift][i&chunkMask]
+	slots  int               // slots handed out, free ones included
+	free   int32             // the first free slot, or none
+	newest int32             // recency list ends, or none
 	oldest int32
 	expiry []int32 // min-heap of slots by expiry, then insertion
 	seq    uint64
@@ -52,29 +66,62 @@ type pendingSet[V any] struct {
 }
 
 func newPendingSet[V any](size int) pendingSet[V] {
-	return pendingSet[V]{index: make(map[string]int32, size), free: none, newest: none, oldest: none}
+	return pendingSet[V]{index: make(map[uuidKey]int32, size), free: none, newest: none, oldest: none}
 }
 
 // len returns the number of entries.
-func (s *pendingSet[V]) len() int { return len(s.index) }
+func (s *pendingSet[V]) len() int { return len(s.index) + len(s.named) }
 
 // at returns the node in slot i. The pointer is valid until the next
 // insert, which may grow the slab.
 func (s *pendingSet[V]) at(i int32) *node[V] { return &s.chunks[i>>chunkShift][i&chunkMask] }
 
+// pendingID is an ID as a set indexes it: the bytes of an ID in UUID form,
+// or the string of any other.
+type pendingID struct {
+	key   uuidKey
+	name  string // the ID if not in UUID form
+	named bool   // not in UUID form
+}
+
+func pendingIDOf(id string) pendingID {
+	if k, ok := uuidtext.Parse(id); ok {
+		return pendingID{key: k}
+	}
+	return pendingID{name: id, named: true}
+}
+
 // lookup returns the slot of the entry id.
-func (s *pendingSet[V]) lookup(id string) (int32, bool) {
-	i, ok := s.index[id]
+func (s *pendingSet[V]) lookup(id string) (int32, bool) { return s.find(pendingIDOf(id)) }
+
+// find returns the slot of the entry id.
+func (s *pendingSet[V]) find(id pendingID) (int32, bool) {
+	if id.named {
+		i, ok := s.named[id.name]
+		return i, ok
+	}
+	i, ok := s.index[id.key]
 	return i, ok
 }
 
-// insert stores n as the newest entry and returns its slot. n.id must not
-// be pending, and the set must hold fewer than maxSlots entries.
-func (s *pendingSet[V]) insert(n node[V]) int32 {
+// id returns the ID of the entry in slot i. An ID in UUID form is made
+// anew: a string allocation.
+func (s *pendingSet[V]) id(i int32) string {
+	if n := s.at(i); !n.named {
+		return uuidtext.Format(n.key)
+	}
+	return s.names[i]
+}
+
+// insert stores n as the newest entry, with the given id, and returns its
+// slot. id must not be pending, and the set must hold fewer than maxSlots
+// entries.
+func (s *pendingSet[V]) insert(id pendingID, n node[V]) int32 {
 	i := s.alloc()
 	s.seq++
 	n.seq = s.seq
 	n.newer, n.older = none, s.newest
+	n.key, n.named = id.key, id.named
 	*s.at(i) = n
 	if s.newest != none {
 		s.at(s.newest).newer = i
@@ -82,10 +129,23 @@ func (s *pendingSet[V]) insert(n node[V]) int32 {
 		s.oldest = i
 	}
 	s.newest = i
-	s.index[n.id] = i
+	if n.named {
+		s.name(i, id.name)
+	} else {
+		s.index[n.key] = i
+	}
 	s.push(i)
-	s.peak = max(s.peak, len(s.index))
+	s.peak = max(s.peak, s.len())
 	return i
+}
+
+// name indexes the entry in slot i by id, which is not in UUID form.
+func (s *pendingSet[V]) name(i int32, id string) {
+	if s.named == nil {
+		s.named, s.names = make(map[string]int32), make(map[int32]string)
+	}
+	s.named[id] = i
+	s.names[i] = id
 }
 
 // alloc returns a free slot, growing the slab if none is left.
@@ -99,7 +159,15 @@ func (s *pendingSet[V]) alloc() int32 {
 	if c == len(s.chunks) {
 		s.chunks = append(s.chunks, nil)
 	}
-	s.chunks[c] = append(s.chunks[c], node[V]{})
+	chunk := s.chunks[c]
+	if len(chunk) == cap(chunk) {
+		// Doubled, up to chunkSize exactly: append would grow a full
+		// chunk's room past it, by a tenth.
+		grown := make([]node[V], len(chunk), min(max(2*cap(chunk), 8), chunkSize))
+		copy(grown, chunk)
+		chunk = grown
+	}
+	s.chunks[c] = append(chunk, node[V]{})
 	s.slots++
 	return int32(i)
 }
@@ -108,7 +176,12 @@ func (s *pendingSet[V]) alloc() int32 {
 // the expiry heap, and frees the slot, letting go of its ID and value.
 func (s *pendingSet[V]) remove(i int32) {
 	n := s.at(i)
-	delete(s.index, n.id)
+	if n.named {
+		delete(s.named, s.names[i])
+		delete(s.names, i)
+	} else {
+		delete(s.index, n.key)
+	}
 	s.unlink(i)
 	s.heapRemove(int(n.pos))
 	*n = node[V]{older: s.free}
@@ -174,7 +247,11 @@ func (s *pendingSet[V]) shrink() {
 			fresh.oldest = j
 		}
 		fresh.newest = j
-		fresh.index[nn.id] = j
+		if nn.named {
+			fresh.name(j, s.names[i])
+		} else {
+			fresh.index[nn.key] = j
+		}
 		old.older = j
 		i = next
 	}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/lcsvc/lcservice/internal/uuidtext"
 )
 
 // check reports the first broken invariant of s: the index, the recency
@@ -23,8 +25,12 @@ func (s *pendingSet[V]) check() error {
 		if n.newer != newer {
 			return fmt.Errorf("slot %d: newer = %d, want %d", i, n.newer, newer)
 		}
-		if j, ok := s.index[n.id]; !ok || j != i {
-			return fmt.Errorf("slot %d holds %q, which the index maps to %d, %v", i, n.id, j, ok)
+		id := s.id(i)
+		if k, isUUID := uuidtext.Parse(id); isUUID == n.named || isUUID && uuidKey(k) != n.key {
+			return fmt.Errorf("slot %d holds %q with key %x, named %v", i, id, n.key, n.named)
+		}
+		if j, ok := s.lookup(id); !ok || j != i {
+			return fmt.Errorf("slot %d holds %q, which the index maps to %d, %v", i, id, j, ok)
 		}
 		newer = i
 		count++
@@ -32,8 +38,9 @@ func (s *pendingSet[V]) check() error {
 	if s.oldest != newer {
 		return fmt.Errorf("oldest = %d, want %d", s.oldest, newer)
 	}
-	if count != len(s.index) || count != len(s.expiry) {
-		return fmt.Errorf("%d in the recency list, %d indexed, %d in the heap", count, len(s.index), len(s.expiry))
+	if count != s.len() || count != len(s.expiry) || len(s.named) != len(s.names) {
+		return fmt.Errorf("%d in the recency list, %d indexed (%d by name, %d names), %d in the heap",
+			count, s.len(), len(s.named), len(s.names), len(s.expiry))
 	}
 	for p, i := range s.expiry {
 		if !seen[i] {
@@ -65,6 +72,9 @@ func (s *pendingSet[V]) check() error {
 		if c < len(s.chunks)-1 && len(chunk) != chunkSize {
 			return fmt.Errorf("chunk %d of %d holds %d slots", c, len(s.chunks), len(chunk))
 		}
+		if cap(chunk) > chunkSize {
+			return fmt.Errorf("chunk %d has room for %d slots, more than %d", c, cap(chunk), chunkSize)
+		}
 		total += len(chunk)
 	}
 	if total != s.slots {
@@ -74,6 +84,18 @@ func (s *pendingSet[V]) check() error {
 		return fmt.Errorf("peak %d below the %d pending", s.peak, count)
 	}
 	return nil
+}
+
+// modelID returns the k-th ID of the model test: IDs in UUID form, kept as
+// keys, mixed with IDs kept as strings, an uppercase UUID among them.
+func modelID(k int) string {
+	switch k % 3 {
+	case 0:
+		return fmt.Sprintf("%08x-0000-4000-8000-%012x", k, k)
+	case 1:
+		return fmt.Sprintf("%08X-0000-4000-8000-%012X", k+0xabc, k)
+	}
+	return fmt.Sprint("e", k)
 }
 
 // TestPendingSetAgainstModel drives a set through random bursts of
@@ -109,7 +131,7 @@ func TestPendingSetAgainstModel(t *testing.T) {
 		}
 		var ids []string
 		for i := s.oldest; i != none; i = s.at(i).newer {
-			ids = append(ids, s.at(i).id)
+			ids = append(ids, s.id(i))
 		}
 		want := make([]string, len(model))
 		for k, e := range model {
@@ -130,9 +152,9 @@ func TestPendingSetAgainstModel(t *testing.T) {
 				case op < 7 && grow || op < 2:
 					seq++
 					v := int(seq)
-					e := entry{id: fmt.Sprint("e", next), expires: int64(rng.IntN(50)), seq: seq}
+					e := entry{id: modelID(next), expires: int64(rng.IntN(50)), seq: seq}
 					next++
-					s.insert(node[*int]{id: e.id, value: &v, expires: e.expires})
+					s.insert(pendingIDOf(e.id), node[*int]{value: &v, expires: e.expires})
 					model = append(model, e)
 				case len(model) == 0:
 				case op < 7:
@@ -150,7 +172,7 @@ func TestPendingSetAgainstModel(t *testing.T) {
 							first = k
 						}
 					}
-					if got := s.at(s.earliest()).id; got != model[first].id {
+					if got := s.id(s.earliest()); got != model[first].id {
 						t.Fatalf("round %d: earliest is %q, want %q", round, got, model[first].id)
 					}
 					removeAt(first)

@@ -20,7 +20,7 @@ func (t *Table[V]) Sweep(now time.Time) int {
 	var expired []Entry[V]
 	due := t.since(now)
 	for i := t.set.earliest(); i != none && t.set.at(i).expires <= due; i = t.set.earliest() {
-		expired = append(expired, t.entry(t.set.at(i)))
+		expired = append(expired, t.entry(t.set.at(i), t.set.id(i)))
 		t.set.remove(i)
 	}
 	t.stats.TimedOut += int64(len(expired))

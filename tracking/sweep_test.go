@@ -98,14 +98,14 @@ func TestTimerExpiresInOrder(t *testing.T) {
 func TestExpiryHeapOrder(t *testing.T) {
 	s := newPendingSet[string](0)
 	for _, e := range expiringEntries {
-		s.insert(node[string]{id: e.id, expires: int64(e.ttl)})
+		s.insert(pendingIDOf(e.id), node[string]{expires: int64(e.ttl)})
 		if err := s.check(); err != nil {
 			t.Fatalf("after adding %q: %v", e.id, err)
 		}
 	}
 	var got []string
 	for i := s.earliest(); i != none; i = s.earliest() {
-		got = append(got, s.at(i).id)
+		got = append(got, s.id(i))
 		s.remove(i)
 		if err := s.check(); err != nil {
 			t.Fatalf("after removing %q: %v", got[len(got)-1], err)

@@ -15,6 +15,11 @@ import (
 // the Created and Expires it returns are the instants it was given (equal
 // under time.Time.Equal), expressed like its clock's times; a time more
 // than 292 years away is kept as 292 years away.
+//
+// An ID in canonical UUID form (lowercase, as uuid.UUID.String gives) costs
+// 16 bytes in the table, and the table keeps none of the caller's string:
+// the ID of an entry handed to OnTimeout or OnEvict is a new string. Any
+// other ID is kept as the caller's string.
 type Table[V any] struct {
 	opts  Options[V]
 	epoch time.Time // the clock's time at New: stored times count from it
@@ -50,10 +55,10 @@ func (t *Table[V]) since(tm time.Time) int64 { return int64(tm.Sub(t.epoch)) }
 // time returns the time a stored ns stands for.
 func (t *Table[V]) time(ns int64) time.Time { return t.epoch.Add(time.Duration(ns)) }
 
-// entry returns the entry stored in n.
-func (t *Table[V]) entry(n *node[V]) Entry[V] {
+// entry returns the entry stored in n, whose ID is id.
+func (t *Table[V]) entry(n *node[V], id string) Entry[V] {
 	return Entry[V]{
-		ID:        n.id,
+		ID:        id,
 		Value:     n.value,
 		Created:   t.time(n.created),
 		Expires:   t.time(n.expires),
@@ -79,25 +84,26 @@ func (t *Table[V]) Add(_ context.Context, e Entry[V]) error {
 	if e.Expires.IsZero() {
 		e.Expires = e.Created.Add(t.opts.TTL)
 	}
-	n := node[V]{id: e.ID, value: e.Value, created: t.since(e.Created), expires: t.since(e.Expires), streaming: e.Streaming}
+	n := node[V]{value: e.Value, created: t.since(e.Created), expires: t.since(e.Expires), streaming: e.Streaming}
 
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return ErrClosed
 	}
-	if _, ok := t.set.lookup(e.ID); ok {
+	id := pendingIDOf(e.ID)
+	if _, ok := t.set.find(id); ok {
 		t.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrDuplicateID, e.ID)
 	}
 	var evicted []Entry[V]
 	for t.set.len() >= t.opts.Capacity {
 		i := t.set.oldest
-		evicted = append(evicted, t.entry(t.set.at(i)))
+		evicted = append(evicted, t.entry(t.set.at(i), t.set.id(i)))
 		t.set.remove(i)
 	}
 	t.stats.Evicted += int64(len(evicted))
-	i := t.set.insert(n)
+	i := t.set.insert(id, n)
 	t.stats.Added++
 	if t.set.earliest() == i {
 		t.armLocked()
@@ -131,7 +137,7 @@ func (t *Table[V]) Resolve(_ context.Context, id string) (e Entry[V], ok bool, e
 	}
 	n.replies++
 	t.stats.Resolved++
-	e = t.entry(n)
+	e = t.entry(n, id)
 	if n.streaming {
 		t.set.touch(i) // a reply is a use: keep it away from eviction
 	} else {
@@ -157,7 +163,7 @@ func (t *Table[V]) Done(_ context.Context, id string) (e Entry[V], ok bool, err 
 	if n.expires <= now {
 		return Entry[V]{}, false, nil
 	}
-	e = t.entry(n)
+	e = t.entry(n, id)
 	t.set.remove(i)
 	t.set.shrink()
 	t.stats.Done++
