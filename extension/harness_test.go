@@ -8,14 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lcsvc/lcservice/extension"
+	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
 )
@@ -26,109 +25,6 @@ const (
 	testSID    = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 	testJWT    = "org-jwt"
 )
-
-// stubAPI is a LimaCharlie REST API of our own: it records tasks and rule
-// calls, and can refuse the next rule or task calls with a status.
-type stubAPI struct {
-	*httptest.Server
-	mu        sync.Mutex
-	tasks     []stubTask
-	ruleCalls []string
-	rules     map[string]json.RawMessage // "ns/name" -> data {detect, respond}
-	failRules []int
-	failTasks []int
-}
-
-type stubTask struct {
-	SID, InvestigationID, Auth string
-	Commands                   []string
-}
-
-func newStubAPI(t *testing.T) *stubAPI {
-	s := &stubAPI{rules: map[string]json.RawMessage{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *stubAPI) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	body, _ := io.ReadAll(r.Body)
-	form, _ := url.ParseQuery(string(body))
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	fail := func(q *[]int) bool {
-		if len(*q) == 0 {
-			return false
-		}
-		status := (*q)[0]
-		*q = (*q)[1:]
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, `{"error":"injected"}`)
-		return true
-	}
-	switch {
-	case r.Method == http.MethodPost && len(parts) == 2 && parts[0] == "v1":
-		if fail(&s.failTasks) {
-			return
-		}
-		s.tasks = append(s.tasks, stubTask{SID: parts[1], Commands: form["tasks"], InvestigationID: form.Get("investigation_id"), Auth: r.Header.Get("Authorization")})
-		_, _ = io.WriteString(w, `{}`)
-	case len(parts) >= 5 && parts[1] == "hive" && strings.HasPrefix(parts[2], "dr-"):
-		if fail(&s.failRules) {
-			return
-		}
-		key := strings.TrimPrefix(parts[2], "dr-") + "/" + parts[4]
-		s.ruleCalls = append(s.ruleCalls, r.Method+" "+key)
-		switch r.Method {
-		case http.MethodPost:
-			s.rules[key] = json.RawMessage(form.Get("data"))
-		case http.MethodDelete:
-			if _, ok := s.rules[key]; !ok {
-				w.WriteHeader(http.StatusNotFound)
-				return
-			}
-			delete(s.rules, key)
-		}
-		_, _ = io.WriteString(w, `{}`)
-	default:
-		w.WriteHeader(http.StatusNotFound)
-	}
-}
-
-func (s *stubAPI) recordedTasks() []stubTask {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]stubTask(nil), s.tasks...)
-}
-
-func (s *stubAPI) rule(key string) (detect, respond json.RawMessage, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	data, ok := s.rules[key]
-	if !ok {
-		return nil, nil, false
-	}
-	var d struct{ Detect, Respond json.RawMessage }
-	_ = json.Unmarshal(data, &d)
-	return d.Detect, d.Respond, true
-}
-
-func (s *stubAPI) ruleNames() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for k := range s.rules {
-		out = append(out, k)
-	}
-	return out
-}
-
-func (s *stubAPI) failNextRules(statuses ...int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failRules = append(s.failRules, statuses...)
-}
 
 // cloud delivers extension messages to a handler, signed as the platform
 // signs them.
@@ -257,7 +153,7 @@ func (a answer) dataField(t *testing.T, v any) {
 
 // newService builds a service served as an extension, its REST calls going
 // to api, with logs discarded unless the test fails.
-func newService(t *testing.T, api *stubAPI, opts ...extension.Option) (*service.Service, *lockedBuffer) {
+func newService(t *testing.T, api *stubapi.API, opts ...extension.Option) (*service.Service, *lockedBuffer) {
 	t.Helper()
 	logs := &lockedBuffer{}
 	if api != nil {
@@ -277,7 +173,7 @@ func newService(t *testing.T, api *stubAPI, opts ...extension.Option) (*service.
 }
 
 // fastClient calls api, retrying without the production back-off.
-func fastClient(api *stubAPI) *tasking.Client {
+func fastClient(api *stubapi.API) *tasking.Client {
 	return tasking.NewClient(tasking.WithBaseURL(api.URL), tasking.WithRetry(4, time.Millisecond, 5*time.Millisecond))
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
+	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tracking"
@@ -31,7 +32,7 @@ type survey struct {
 	named    atomic.Int32
 }
 
-func newSurvey(t *testing.T, api *stubAPI, clock tracking.Clock, ttl time.Duration) *survey {
+func newSurvey(t *testing.T, api *stubapi.API, clock tracking.Clock, ttl time.Duration) *survey {
 	t.Helper()
 	logs := &lockedBuffer{}
 	is, err := interactive.New("itest", testSecret,
@@ -132,16 +133,17 @@ func jobsOf(t *testing.T, a answer) []struct {
 }
 
 func TestInteractiveRuleLifecycle(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	s := newSurvey(t, api, tracking.NewManualClock(time.Now()), time.Minute)
 	if a := s.c.event("subscribe"); a.Status != 200 {
 		t.Fatalf("subscribe: %d %s", a.Status, a.Raw)
 	}
 	// The replicant rule only: no detection subscription, no hourly tick.
-	if names := api.ruleNames(); len(names) != 1 || names[0] != "managed/svc-itest-ex" {
+	if names := api.RuleNames(); len(names) != 1 || names[0] != "managed/svc-itest-ex" {
 		t.Fatalf("rules %v", names)
 	}
-	detect, respond, _ := api.rule("managed/svc-itest-ex")
+	rule, _ := api.Rule("managed", "svc-itest-ex")
+	detect, respond := rule.Detect, rule.Respond
 	if !sameJSON(t, detect, `{"op":"and","rules":[
 		{"op":"starts with","path":"routing/investigation_id","value":"svc-itest-ex/"},
 		{"op":"is","not":true,"path":"routing/event_type","value":"CLOUD_NOTIFICATION"}]}`) {
@@ -163,30 +165,28 @@ func TestInteractiveRuleLifecycle(t *testing.T) {
 	}
 
 	// update stores it again.
-	api.mu.Lock()
-	delete(api.rules, "managed/svc-itest-ex")
-	api.mu.Unlock()
-	if a := s.c.event("update"); a.Status != 200 || len(api.ruleNames()) != 1 {
-		t.Fatalf("update: %d %s, rules %v", a.Status, a.Raw, api.ruleNames())
+	api.DeleteRule("managed", "svc-itest-ex")
+	if a := s.c.event("update"); a.Status != 200 || len(api.RuleNames()) != 1 {
+		t.Fatalf("update: %d %s, rules %v", a.Status, a.Raw, api.RuleNames())
 	}
 	// A rule that cannot be stored is answered retriably.
-	api.failNextRules(500, 500, 500, 500)
+	api.FailNextRules(500, 500, 500, 500)
 	if a := s.c.event("update"); a.Status != 500 || !a.retriable() || !strings.Contains(a.Error, "svc-itest-ex") {
 		t.Errorf("failed update: %d %s", a.Status, a.Raw)
 	}
-	if a := s.c.event("unsubscribe"); a.Status != 200 || len(api.ruleNames()) != 0 {
-		t.Errorf("unsubscribe: %d %s, rules %v", a.Status, a.Raw, api.ruleNames())
+	if a := s.c.event("unsubscribe"); a.Status != 200 || len(api.RuleNames()) != 0 {
+		t.Errorf("unsubscribe: %d %s, rules %v", a.Status, a.Raw, api.RuleNames())
 	}
 }
 
 func TestInteractiveTaskReplyAndTamper(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	s := newSurvey(t, api, tracking.NewManualClock(time.Now()), 2*time.Minute)
 	a := s.c.request("request", map[string]any{"sid": testSID})
 	if a.Status != 200 || len(jobsOf(t, a)) != 1 {
 		t.Fatalf("request: %d %s", a.Status, a.Raw)
 	}
-	tasks := api.recordedTasks()
+	tasks := api.Tasks()
 	if len(tasks) != 1 || tasks[0].SID != testSID || tasks[0].Commands[0] != "os_packages" || tasks[0].Auth != "bearer "+testJWT ||
 		!strings.HasPrefix(tasks[0].InvestigationID, "svc-itest-ex/") {
 		t.Fatalf("tasks %+v", tasks)
@@ -234,7 +234,7 @@ func TestInteractiveTaskReplyAndTamper(t *testing.T) {
 	}
 	// The routing may also arrive as JSON text, as a template would make it.
 	s.c.request("request", map[string]any{"sid": testSID})
-	inv2 := api.recordedTasks()[1].InvestigationID
+	inv2 := api.Tasks()[1].InvestigationID
 	d := replyData(inv2, "OS_PACKAGES_REP", map[string]any{})
 	r, _ := json.Marshal(d["routing"])
 	d["routing"] = string(r)
@@ -247,7 +247,7 @@ func TestInteractiveTaskReplyAndTamper(t *testing.T) {
 }
 
 func TestInteractiveTimeoutFiresOnceInTheSender(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	clock := tracking.NewManualClock(time.Now())
 	s := newSurvey(t, api, clock, 2*time.Minute)
 	a := s.c.request("request", map[string]any{"sid": testSID})
@@ -268,7 +268,7 @@ func TestInteractiveTimeoutFiresOnceInTheSender(t *testing.T) {
 }
 
 func TestInteractiveContinuationLeavesTheTimeoutToItsSender(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	clock := &unsweptClock{now: time.Now()}
 	s := newSurvey(t, api, clock, 2*time.Minute)
 	a := s.c.request("request", map[string]any{"sid": testSID})
@@ -288,7 +288,7 @@ func TestInteractiveContinuationLeavesTheTimeoutToItsSender(t *testing.T) {
 }
 
 func TestInteractiveContinuationFiresAnEvictedTask(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	clock := tracking.NewManualClock(time.Now())
 	logs := &lockedBuffer{}
 	is, err := interactive.New("itest", testSecret, interactive.WithClient(fastClient(api)), interactive.WithClock(clock), interactive.WithCapacity(1),
@@ -350,7 +350,7 @@ func (c *unsweptClock) AfterFunc(time.Duration, func()) func() bool {
 }
 
 func TestInteractiveTimeoutAfterRestart(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	start := time.Now()
 	sender := newSurvey(t, api, tracking.NewManualClock(start), 10*time.Minute)
 	a := sender.c.request("request", map[string]any{"sid": testSID})
@@ -395,7 +395,7 @@ func TestInteractiveTimeoutAfterRestart(t *testing.T) {
 }
 
 func TestInteractiveTimeoutDefaultAndRefusals(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	start := time.Now()
 	s := newSurvey(t, api, tracking.NewManualClock(start), time.Minute)
 	// A task sent without Via by another process: after a restart, the

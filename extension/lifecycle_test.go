@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/lcsvc/lcservice/extension"
+	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/service"
 )
 
 func TestSubscribeStoresTickAndDetectionRules(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	svc, _ := newService(t, api, extension.WithExtensionName("ext-registered"))
 	var installs, uninstalls int
 	ticks := map[service.EventType]string{}
@@ -44,7 +45,7 @@ func TestSubscribeStoresTickAndDetectionRules(t *testing.T) {
 	}
 	detName := extension.DetectionRuleName("ext-test", "suspicious exec/2")
 	want := []string{"managed/svc-ext-test-tick-org_per_1h", "managed/svc-ext-test-tick-sensor_per_7d", "managed/" + detName}
-	got := api.ruleNames()
+	got := api.RuleNames()
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
@@ -53,17 +54,20 @@ func TestSubscribeStoresTickAndDetectionRules(t *testing.T) {
 	if !strings.HasPrefix(detName, "svc-ext-test-det-suspicious-exec-2-") {
 		t.Errorf("detection rule name %q", detName)
 	}
-	detect, respond, _ := api.rule("managed/svc-ext-test-tick-sensor_per_7d")
+	sensorTick, _ := api.Rule("managed", "svc-ext-test-tick-sensor_per_7d")
+	detect, respond := sensorTick.Detect, sensorTick.Respond
 	if !sameJSON(t, detect, `{"target":"schedule","event":"168h_per_sensor","op":"exists","path":"event"}`) ||
 		!sameJSON(t, respond, `[{"action":"extension request","extension name":"ext-registered","extension action":"__lcsvc_tick_sensor_per_7d","extension request":{"sid":"{{ .routing.sid }}"}}]`) {
 		t.Errorf("sensor tick rule: %s %s", detect, respond)
 	}
-	detect, respond, _ = api.rule("managed/svc-ext-test-tick-org_per_1h")
+	orgTick, _ := api.Rule("managed", "svc-ext-test-tick-org_per_1h")
+	detect, respond = orgTick.Detect, orgTick.Respond
 	if !sameJSON(t, detect, `{"target":"schedule","event":"1h_per_org","op":"exists","path":"event"}`) ||
 		!sameJSON(t, respond, `[{"action":"extension request","extension name":"ext-registered","extension action":"__lcsvc_tick_org_per_1h","extension request":{}}]`) {
 		t.Errorf("org tick rule: %s %s", detect, respond)
 	}
-	detect, respond, _ = api.rule("managed/" + detName)
+	detRule, _ := api.Rule("managed", detName)
+	detect, respond = detRule.Detect, detRule.Respond
 	var r []map[string]any
 	_ = json.Unmarshal(respond, &r)
 	if !sameJSON(t, detect, `{"target":"detection","op":"is","path":"cat","value":"suspicious exec/2"}`) ||
@@ -100,24 +104,20 @@ func TestSubscribeStoresTickAndDetectionRules(t *testing.T) {
 	}
 
 	// update stores them again (a rule deleted by hand heals).
-	api.mu.Lock()
-	delete(api.rules, "managed/svc-ext-test-tick-org_per_1h")
-	api.mu.Unlock()
-	if a := c.event("update"); a.Status != 200 || len(api.ruleNames()) != 3 || installs != 1 {
-		t.Errorf("update: %d %s, rules %v", a.Status, a.Raw, api.ruleNames())
+	api.DeleteRule("managed", "svc-ext-test-tick-org_per_1h")
+	if a := c.event("update"); a.Status != 200 || len(api.RuleNames()) != 3 || installs != 1 {
+		t.Errorf("update: %d %s, rules %v", a.Status, a.Raw, api.RuleNames())
 	}
 
 	// unsubscribe deletes them, one already gone or not.
-	api.mu.Lock()
-	delete(api.rules, "managed/"+detName)
-	api.mu.Unlock()
-	if a := c.event("unsubscribe"); a.Status != 200 || uninstalls != 1 || len(api.ruleNames()) != 0 {
-		t.Errorf("unsubscribe: %d %s, rules %v", a.Status, a.Raw, api.ruleNames())
+	api.DeleteRule("managed", detName)
+	if a := c.event("unsubscribe"); a.Status != 200 || uninstalls != 1 || len(api.RuleNames()) != 0 {
+		t.Errorf("unsubscribe: %d %s, rules %v", a.Status, a.Raw, api.RuleNames())
 	}
 }
 
 func TestRuleFailuresAnswerRetriably(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	svc, _ := newService(t, api)
 	ran := 0
 	svc.OnOrgInstall(func(ctx context.Context, r *service.Request) service.Response {
@@ -126,20 +126,20 @@ func TestRuleFailuresAnswerRetriably(t *testing.T) {
 	})
 	svc.OnTick(service.OrgPer24h, func(context.Context, *service.Request) service.Response { return service.OK(nil) })
 	c := newCloud(t, svc)
-	api.failNextRules(503, 503, 503, 503)
+	api.FailNextRules(503, 503, 503, 503)
 	a := c.event("subscribe")
 	if a.Status != 500 || !a.retriable() || !strings.Contains(a.Error, "svc-ext-test-tick-org_per_24h") || ran != 1 {
 		t.Errorf("server error: %d %s (handler ran %d)", a.Status, a.Raw, ran)
 	}
-	api.failNextRules(403)
+	api.FailNextRules(403)
 	if a := c.event("subscribe"); a.Status != 400 || a.retriable() || !strings.Contains(a.Error, "dr.set.managed") {
 		t.Errorf("forbidden: %d %s", a.Status, a.Raw)
 	}
-	api.failNextRules(401)
+	api.FailNextRules(401)
 	if a := c.event("subscribe"); a.Status != 500 || !a.retriable() {
 		t.Errorf("expired JWT (a retry brings a fresh one): %d %s", a.Status, a.Raw)
 	}
-	api.failNextRules(400)
+	api.FailNextRules(400)
 	if a := c.event("subscribe"); a.Status != 400 || a.retriable() {
 		t.Errorf("bad request: %d %s", a.Status, a.Raw)
 	}

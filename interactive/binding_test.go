@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/service"
 )
 
@@ -13,7 +14,7 @@ import (
 // sensor, or in a routing that disagrees with its webhook's organization
 // runs no user code and counts as refused.
 func TestReplyBoundToItsOrgAndSensor(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	var userCalls atomic.Int32
 	h := newHarness(t, api, func(is *Service) {
 		is.HandleReply("h", func(context.Context, *Reply) service.Response { userCalls.Add(1); return service.OK(nil) })
@@ -27,15 +28,15 @@ func TestReplyBoundToItsOrgAndSensor(t *testing.T) {
 		})
 	})
 	h.deliver(service.RequestEvent, map[string]any{"sid": testSID})
-	task := api.recordedTasks()[0]
+	task := api.Tasks()[0]
 	const orgB, sensorY = "bbbbbbbb-2222-3333-4444-555555555555", "bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee"
 
-	inOrgB := stubDetection(stubTask{SID: sensorY, InvestigationID: task.InvestigationID}, "OS_VERSION_REP", map[string]any{})
+	inOrgB := stubDetection(stubapi.Task{SID: sensorY, InvestigationID: task.InvestigationID}, "OS_VERSION_REP", map[string]any{})
 	inOrgB["routing"].(map[string]any)["oid"] = orgB
 	if res := h.deliverAs(orgB, service.Detection, inOrgB); !res.Success || len(res.Jobs) != 0 {
 		t.Errorf("org B's detection: %+v", res)
 	}
-	sameOrgOtherSensor := stubDetection(stubTask{SID: sensorY, InvestigationID: task.InvestigationID}, "OS_VERSION_REP", map[string]any{})
+	sameOrgOtherSensor := stubDetection(stubapi.Task{SID: sensorY, InvestigationID: task.InvestigationID}, "OS_VERSION_REP", map[string]any{})
 	h.deliver(service.Detection, sameOrgOtherSensor)
 	routingOrgB := stubDetection(task, "OS_VERSION_REP", map[string]any{})
 	routingOrgB["routing"].(map[string]any)["oid"] = orgB

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -20,18 +21,18 @@ import (
 type harness struct {
 	t   *testing.T
 	is  *Service
-	api *stubAPI
+	api *stubapi.API
 	url string
 	log *lockedWriter
 }
 
-func newHarness(t *testing.T, api *stubAPI, setup func(*Service), opts ...Option) *harness {
+func newHarness(t *testing.T, api *stubapi.API, setup func(*Service), opts ...Option) *harness {
 	t.Helper()
 	return newNamedHarness(t, "itest", api, setup, opts...)
 }
 
 // newNamedHarness is newHarness for a service named name.
-func newNamedHarness(t *testing.T, name string, api *stubAPI, setup func(*Service), opts ...Option) *harness {
+func newNamedHarness(t *testing.T, name string, api *stubapi.API, setup func(*Service), opts ...Option) *harness {
 	t.Helper()
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	client := tasking.NewClient(tasking.WithBaseURL(api.URL), tasking.WithRetry(4, time.Millisecond, 5*time.Millisecond))
@@ -95,7 +96,7 @@ func (h *harness) post(env map[string]any) result {
 
 // stubDetection builds the detection the replicant rule reports for a sensor
 // event answering task.
-func stubDetection(task stubTask, eventType string, payload any) map[string]any {
+func stubDetection(task stubapi.Task, eventType string, payload any) map[string]any {
 	routing := map[string]any{
 		"oid": testOID, "sid": task.SID, "hostname": "host-1", "plat": uint32(Linux), "event_type": eventType,
 		"event_time": time.Now().UnixMilli(), "event_id": "e1", "investigation_id": task.InvestigationID,

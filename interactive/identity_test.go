@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -49,7 +50,7 @@ func requestEnvelope(mid string, sids ...string) map[string]any {
 // The same message delivered ten times at once to one process: one
 // handler run, one task, one job in every answer.
 func TestConcurrentRedeliveryTasksOnce(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	var runs atomic.Int32
 	h := newHarness(t, api, surveyAll(&runs))
 	env := requestEnvelope("mid-concurrent", testSID)
@@ -66,8 +67,8 @@ func TestConcurrentRedeliveryTasksOnce(t *testing.T) {
 		}
 		jobIDs[a.jobs(t)[0].ID] = true
 	}
-	if runs.Load() != 1 || len(api.recordedTasks()) != 1 || api.attemptCount() != 1 || len(jobIDs) != 1 {
-		t.Errorf("%d handler runs, %d tasks, %d API calls, %d jobs; want one of each", runs.Load(), len(api.recordedTasks()), api.attemptCount(), len(jobIDs))
+	if runs.Load() != 1 || len(api.Tasks()) != 1 || api.TaskAttempts() != 1 || len(jobIDs) != 1 {
+		t.Errorf("%d handler runs, %d tasks, %d API calls, %d jobs; want one of each", runs.Load(), len(api.Tasks()), api.TaskAttempts(), len(jobIDs))
 	}
 }
 
@@ -75,7 +76,7 @@ func TestConcurrentRedeliveryTasksOnce(t *testing.T) {
 // handler, the API sees each task's key twice and tasks each sensor once,
 // whatever order the handler's goroutines ran in.
 func TestReplicasSendTheSameKeys(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	var runs atomic.Int32
 	a := newHarness(t, api, surveyAll(&runs))
 	b := newHarness(t, api, surveyAll(&runs))
@@ -88,9 +89,9 @@ func TestReplicasSendTheSameKeys(t *testing.T) {
 	if res := b.post(reversed); !res.Success {
 		t.Fatalf("replica b: %+v", res)
 	}
-	tasks := api.recordedTasks()
-	if runs.Load() != 2 || api.attemptCount() != 6 || len(tasks) != 3 {
-		t.Fatalf("%d runs, %d API calls, %d tasks; want 2, 6, 3", runs.Load(), api.attemptCount(), len(tasks))
+	tasks := api.Tasks()
+	if runs.Load() != 2 || api.TaskAttempts() != 6 || len(tasks) != 3 {
+		t.Fatalf("%d runs, %d API calls, %d tasks; want 2, 6, 3", runs.Load(), api.TaskAttempts(), len(tasks))
 	}
 	seen := map[string]string{}
 	for _, tk := range tasks {
@@ -101,13 +102,13 @@ func TestReplicasSendTheSameKeys(t *testing.T) {
 	}
 	// Another message is other tasks.
 	a.post(requestEnvelope("mid-other", testSID))
-	if n := len(api.recordedTasks()); n != 4 {
+	if n := len(api.Tasks()); n != 4 {
 		t.Errorf("%d tasks after a new message, want 4", n)
 	}
 }
 
 func TestRepeatedTaskInOneHandlerIsTwoTasks(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	h := newHarness(t, api, func(is *Service) {
 		is.OnRequest(func(ctx context.Context, req *service.Request) service.Response {
 			for range 2 {
@@ -119,14 +120,14 @@ func TestRepeatedTaskInOneHandlerIsTwoTasks(t *testing.T) {
 		})
 	})
 	h.deliver(service.RequestEvent, map[string]any{})
-	tasks := api.recordedTasks()
+	tasks := api.Tasks()
 	if len(tasks) != 2 || tasks[0].IdempotencyKey == tasks[1].IdempotencyKey {
 		t.Errorf("tasks = %+v", tasks)
 	}
 }
 
 func TestTaskOutsideAHandlerGetsARandomKey(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	h := newHarness(t, api, nil)
 	h.is.HandleReply("h", func(context.Context, *Reply) service.Response { return service.OK(nil) })
 	org := tasking.Org{ID: testOID, JWT: testJWT}
@@ -135,7 +136,7 @@ func TestTaskOutsideAHandlerGetsARandomKey(t *testing.T) {
 			t.Fatalf("task %d: %v", i, err)
 		}
 	}
-	if tasks := api.recordedTasks(); len(tasks) != 2 || tasks[0].IdempotencyKey == tasks[1].IdempotencyKey {
+	if tasks := api.Tasks(); len(tasks) != 2 || tasks[0].IdempotencyKey == tasks[1].IdempotencyKey {
 		t.Errorf("tasks = %+v", tasks)
 	}
 }
@@ -143,7 +144,7 @@ func TestTaskOutsideAHandlerGetsARandomKey(t *testing.T) {
 // A handler run again in the same process while its first run's task is
 // still pending (de-duplication off) gets the same task back.
 func TestSameTaskPendingIsNotSentAgain(t *testing.T) {
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	var runs atomic.Int32
 	h := newHarness(t, api, surveyAll(&runs), WithServiceOptions(service.WithDeliveryStore(nil)))
 	env := requestEnvelope("mid-again", testSID)
@@ -152,7 +153,7 @@ func TestSameTaskPendingIsNotSentAgain(t *testing.T) {
 			t.Fatalf("delivery %d: %+v", i, res)
 		}
 	}
-	if runs.Load() != 3 || api.attemptCount() != 1 || h.is.Stats().Pending.Pending != 1 {
-		t.Errorf("%d runs, %d API calls, %d pending; want 3, 1, 1", runs.Load(), api.attemptCount(), h.is.Stats().Pending.Pending)
+	if runs.Load() != 3 || api.TaskAttempts() != 1 || h.is.Stats().Pending.Pending != 1 {
+		t.Errorf("%d runs, %d API calls, %d pending; want 3, 1, 1", runs.Load(), api.TaskAttempts(), h.is.Stats().Pending.Pending)
 	}
 }

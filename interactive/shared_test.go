@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
@@ -107,14 +108,14 @@ func narrations(t *testing.T, r result) []string {
 
 func TestSharedReplyRunsTheClosureInItsOwner(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, url, name string, _ *miniredis.Miniredis) {
-		api := newStubAPI(t)
+		api := stubapi.New(t)
 		var ranA, ranB atomic.Int32
 		a := newNamedHarness(t, name, api, surveyOnRequest("a", &ranA), WithRedisURL(url))
 		b := newNamedHarness(t, name, api, surveyOnRequest("b", &ranB), WithRedisURL(url))
 		if r := a.deliver(service.RequestEvent, map[string]any{}); !r.Success {
 			t.Fatalf("request = %+v", r)
 		}
-		task := api.recordedTasks()[0]
+		task := api.Tasks()[0]
 		res := b.deliver(service.Detection, stubDetection(task, "OS_VERSION_REP", map[string]any{"BUILD_NUMBER": 1}))
 		if !res.Success || !strings.Contains(string(res.Data), "closure@a") {
 			t.Fatalf("reply delivered to b = %+v; want the response of a's closure", res)
@@ -138,7 +139,7 @@ func TestSharedReplyRunsTheClosureInItsOwner(t *testing.T) {
 
 func TestSharedReplyGoesToTheNamedHandlerWhenTheOwnerIsGone(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, url, name string, _ *miniredis.Miniredis) {
-		api := newStubAPI(t)
+		api := stubapi.New(t)
 		var ranA, ranB atomic.Int32
 		a := newNamedHarness(t, name, api, surveyOnRequest("a", &ranA), WithRedisURL(url))
 		b := newNamedHarness(t, name, api, surveyOnRequest("b", &ranB), WithRedisURL(url))
@@ -146,7 +147,7 @@ func TestSharedReplyGoesToTheNamedHandlerWhenTheOwnerIsGone(t *testing.T) {
 		if err := a.is.Shutdown(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		task := api.recordedTasks()[0]
+		task := api.Tasks()[0]
 		res := b.deliver(service.Detection, stubDetection(task, "OS_VERSION_REP", map[string]any{"BUILD_NUMBER": 1}))
 		if !res.Success || !strings.Contains(string(res.Data), "named@b") {
 			t.Fatalf("reply = %+v; want the named handler's answer from b", res)
@@ -162,7 +163,7 @@ func TestSharedReplyGoesToTheNamedHandlerWhenTheOwnerIsGone(t *testing.T) {
 
 func TestSharedTimeoutRunsOnceInTheClosureOwner(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, url, name string, _ *miniredis.Miniredis) {
-		api := newStubAPI(t)
+		api := stubapi.New(t)
 		clock := tracking.NewManualClock(time.Now())
 		var fired atomic.Int32
 		var firedIn atomic.Value
@@ -215,11 +216,11 @@ func TestSharedTimeoutRunsOnceInTheClosureOwner(t *testing.T) {
 
 func TestSharedStoreDownAnswersRetryAndLosesNothing(t *testing.T) {
 	m := miniredis.RunT(t)
-	api := newStubAPI(t)
+	api := stubapi.New(t)
 	var ran atomic.Int32
 	a := newNamedHarness(t, uniqueName(), api, surveyOnRequest("a", &ran), WithRedisURL("redis://"+m.Addr()))
 	a.deliver(service.RequestEvent, map[string]any{})
-	task := api.recordedTasks()[0]
+	task := api.Tasks()[0]
 	m.Close()
 	if r := a.deliver(service.RequestEvent, map[string]any{}); r.Success || !r.Retry {
 		t.Errorf("a request whose task cannot be tracked = %+v; want retry", r)
@@ -267,7 +268,7 @@ func TestNewFailsWhenRedisIsUnreachable(t *testing.T) {
 // it back after a while and runs the named handler, once.
 func TestSharedRelayLostMessagesAreTakenBack(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, url, name string, _ *miniredis.Miniredis) {
-		api := newStubAPI(t)
+		api := stubapi.New(t)
 		clock := tracking.NewManualClock(time.Now())
 		var named, namedTimeouts atomic.Int32
 		b := newNamedHarness(t, name, api, func(is *Service) {
@@ -311,7 +312,7 @@ func TestSharedRelayLostMessagesAreTakenBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := b.deliver(service.Detection, stubDetection(stubTask{SID: testSID, InvestigationID: inv}, "OS_VERSION_REP", map[string]any{}))
+		res := b.deliver(service.Detection, stubDetection(stubapi.Task{SID: testSID, InvestigationID: inv}, "OS_VERSION_REP", map[string]any{}))
 		if !res.Success || !strings.Contains(string(res.Data), `"named"`) || named.Load() != 1 {
 			t.Fatalf("a reply whose owner never took it = %+v (named handler ran %d times); want the named handler's answer, once", res, named.Load())
 		}

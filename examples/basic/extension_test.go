@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/examples/internal/exampletest"
+	"github.com/lcsvc/lcservice/internal/stubapi"
 )
 
 const extOID = "11111111-2222-3333-4444-555555555555"
@@ -20,7 +21,7 @@ func TestExtensionConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example binary")
 	}
-	api := exampletest.NewStubAPI(t)
+	api := stubapi.New(t)
 	url, pid := exampletest.StartProcess(t, "LC_SHARED_SECRET="+conformanceSecret, "LC_PROTOCOL=extension", "LC_API_URL="+api.URL)
 	e := &exampletest.Extension{T: t, URL: url, Secret: conformanceSecret, OID: extOID, JWT: "jwt-value"}
 	const sid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/examples/internal/exampletest"
+	"github.com/lcsvc/lcservice/internal/stubapi"
 )
 
 const (
@@ -75,7 +76,7 @@ func TestBlackBoxExtension(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example binary")
 	}
-	api := exampletest.NewStubAPI(t)
+	api := stubapi.New(t)
 	env := []string{"LC_SHARED_SECRET=" + blackBoxSecret, "LC_PROTOCOL=extension", "LC_API_URL=" + api.URL, "SURVEY_TTL=3s"}
 	e := &exampletest.Extension{T: t, URL: exampletest.Start(t, env...), Secret: blackBoxSecret, OID: extOID, JWT: "org-jwt"}
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/examples/internal/exampletest"
+	"github.com/lcsvc/lcservice/internal/stubapi"
 )
 
 const (
@@ -25,7 +26,7 @@ func TestTriageAsExtension(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example binary")
 	}
-	api := exampletest.NewStubAPI(t)
+	api := stubapi.New(t)
 	e := &exampletest.Extension{T: t, Secret: secret, OID: oid, JWT: "org-jwt",
 		URL: exampletest.Start(t, "LC_SHARED_SECRET="+secret, "LC_PROTOCOL=extension", "LC_API_URL="+api.URL)}
 
