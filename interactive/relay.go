@@ -98,8 +98,7 @@ type relay struct {
 	pubsub      *redis.PubSub
 
 	mu      sync.Mutex
-	waiting map[string]chan relayMsg
-	closed  bool
+	waiting map[string]chan relayMsg // replies relayed from here, by ask
 	running sync.WaitGroup
 }
 
@@ -128,9 +127,6 @@ func startRelay(ctx context.Context, s *Service, client redis.UniversalClient, p
 
 // close stops listening once the messages being handled are done.
 func (rl *relay) close() error {
-	rl.mu.Lock()
-	rl.closed = true
-	rl.mu.Unlock()
 	err := rl.pubsub.Close()
 	rl.running.Wait()
 	return err
