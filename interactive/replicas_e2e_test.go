@@ -290,27 +290,45 @@ func TestReplicasResolveAndTimeOutEachTaskOnce(t *testing.T) {
 	}
 }
 
-// A message delivered again, with the same mid, to another replica is
-// answered with the first answer: the handler runs once.
-func TestReplicasRunARedeliveredMessageOnce(t *testing.T) {
+// pair is two replicas, a and b, of a survey service on one Redis,
+// installed in an organization with one sensor, round robin from a.
+type pair struct {
+	cloud *lctest.Cloud
+	org   *lctest.Org
+	host  *lctest.Sensor
+	fleet *fleet
+	a, b  *interactive.Service
+	reg   *lctest.Service
+}
+
+func newPair(t *testing.T, offline bool) *pair {
+	t.Helper()
 	redisURL, svcName := sharedRedis(t)
-	cloud := lctest.New(t)
-	org := cloud.NewOrg("acme")
-	// Offline: no answer comes back to take a turn of the round robin.
-	host := org.AddSensor(lctest.SensorConfig{Hostname: "host-1", Platform: lctest.Linux, Offline: true})
+	p := &pair{cloud: lctest.New(t), fleet: newFleet()}
+	p.org = p.cloud.NewOrg("acme")
+	p.host = p.org.AddSensor(lctest.SensorConfig{Hostname: "host-1", Platform: lctest.Linux, Offline: offline})
 	clock := tracking.NewManualClock(time.Now())
 	logs := &lockedBuffer{}
-	f := newFleet()
-	a := f.replica(t, "a", svcName, cloud.URL(), redisURL, clock, logs)
-	b := f.replica(t, "b", svcName, cloud.URL(), redisURL, clock, logs)
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()); _ = b.Shutdown(context.Background()) })
-	reg, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: svcName, Secret: secret, Replicas: []http.Handler{a, b}})
+	p.a = p.fleet.replica(t, "a", svcName, p.cloud.URL(), redisURL, clock, logs)
+	p.b = p.fleet.replica(t, "b", svcName, p.cloud.URL(), redisURL, clock, logs)
+	t.Cleanup(func() { _ = p.a.Shutdown(context.Background()); _ = p.b.Shutdown(context.Background()) })
+	reg, err := p.cloud.Register(t.Context(), lctest.ServiceConfig{Name: svcName, Secret: secret, Replicas: []http.Handler{p.a, p.b}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.Install(t.Context(), org); err != nil {
+	if _, err := reg.Install(t.Context(), p.org); err != nil {
 		t.Fatal(err)
 	}
+	p.reg = reg
+	return p
+}
+
+// A message delivered again, with the same mid, to another replica is
+// answered with the first answer: the handler runs once.
+func TestReplicasRunARedeliveredMessageOnce(t *testing.T) {
+	// Offline: no answer comes back to take a turn of the round robin.
+	p := newPair(t, true)
+	cloud, org, host, f, reg := p.cloud, p.org, p.host, p.fleet, p.reg
 	first, err := reg.Request(t.Context(), org, map[string]any{"sid": host.SID})
 	if err != nil || !first.Success {
 		t.Fatalf("request: %+v %v", first, err)
@@ -343,25 +361,10 @@ func TestReplicasRunARedeliveredMessageOnce(t *testing.T) {
 // closure runs the closure in the replica that does, and the job update
 // it narrates comes back in the answer to that webhook.
 func TestReplicasRelayAClosureReplyToItsOwner(t *testing.T) {
-	redisURL, svcName := sharedRedis(t)
-	cloud := lctest.New(t)
-	org := cloud.NewOrg("acme")
-	host := org.AddSensor(lctest.SensorConfig{Hostname: "host-1", Platform: lctest.Linux})
-	clock := tracking.NewManualClock(time.Now())
-	logs := &lockedBuffer{}
-	f := newFleet()
-	a := f.replica(t, "a", svcName, cloud.URL(), redisURL, clock, logs)
-	b := f.replica(t, "b", svcName, cloud.URL(), redisURL, clock, logs)
-	t.Cleanup(func() { _ = a.Shutdown(context.Background()); _ = b.Shutdown(context.Background()) })
 	// Round robin: health → a, install → b, the request → a, the
 	// detection carrying the answer → b.
-	reg, err := cloud.Register(t.Context(), lctest.ServiceConfig{Name: svcName, Secret: secret, Replicas: []http.Handler{a, b}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.Install(t.Context(), org); err != nil {
-		t.Fatal(err)
-	}
+	p := newPair(t, false)
+	cloud, org, host, f, a, b, reg := p.cloud, p.org, p.host, p.fleet, p.a, p.b, p.reg
 	if res, err := reg.Request(t.Context(), org, map[string]any{"sid": host.SID, "closure": true}); err != nil || !res.Success {
 		t.Fatalf("request: %+v %v", res, err)
 	}
