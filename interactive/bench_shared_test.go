@@ -8,13 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
 
+	"github.com/lcsvc/lcservice/internal/redistest"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tracking"
@@ -34,12 +33,12 @@ import (
 // back, all through Redis.
 func BenchmarkReplyPathStore(b *testing.B) {
 	b.Run("memory", func(b *testing.B) { benchReplyPath(b, "", false) })
-	url := os.Getenv(testRedisURLEnv)
+	url := redistest.ServerURL()
 	kind := "redis"
 	if url == "" {
-		b.Logf("%s is not set: measuring miniredis, not a real Redis", testRedisURLEnv)
+		b.Logf("%s is not set: measuring miniredis, not a real Redis", redistest.URLEnv)
 		kind = "miniredis"
-		url = "redis://" + miniredis.RunT(b).Addr()
+		_, url = redistest.Mini(b)
 	}
 	b.Run(kind, func(b *testing.B) { benchReplyPath(b, url, false) })
 	b.Run(kind+"-relayed", func(b *testing.B) { benchReplyPath(b, url, true) })

@@ -2,22 +2,17 @@ package interactive_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
+	"github.com/lcsvc/lcservice/internal/redistest"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
 	"github.com/lcsvc/lcservice/service"
@@ -35,27 +30,13 @@ import (
 // on a real server).
 func sharedRedis(t *testing.T) (url, svcName string) {
 	t.Helper()
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	svcName = "replicas-" + hex.EncodeToString(b)
-	url = os.Getenv("LCSERVICE_TEST_REDIS_URL")
-	if url == "" {
-		t.Logf("LCSERVICE_TEST_REDIS_URL is not set: running on miniredis instead of a real redis-server")
-		return "redis://" + miniredis.RunT(t).Addr(), svcName
+	svcName = redistest.Name("replicas-")
+	if url = redistest.ServerURL(); url == "" {
+		t.Logf("%s is not set: running on miniredis instead of a real redis-server", redistest.URLEnv)
+		_, url = redistest.Mini(t)
+		return url, svcName
 	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c := redis.NewClient(opts)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, "lcservice:{"+svcName+"}:*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
+	redistest.DropKeysAtCleanup(t, url, "lcservice:{"+svcName+"}:*")
 	return url, svcName
 }
 

@@ -2,9 +2,6 @@ package interactive
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lcsvc/lcservice/internal/redistest"
 	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
@@ -21,22 +19,18 @@ import (
 	"github.com/lcsvc/lcservice/tracking"
 )
 
-// testRedisURLEnv names a real Redis server the shared-store tests also run
-// against (make test and CI start one); unset, only miniredis is used.
-const testRedisURLEnv = "LCSERVICE_TEST_REDIS_URL"
-
 // forEachRedis runs test against an in-process miniredis and, when
 // LCSERVICE_TEST_REDIS_URL is set, against that real server. Each run gets
 // a service name of its own, so runs never see each other's keys.
 func forEachRedis(t *testing.T, test func(t *testing.T, url, name string, mini *miniredis.Miniredis)) {
 	t.Run("miniredis", func(t *testing.T) {
-		m := miniredis.RunT(t)
-		test(t, "redis://"+m.Addr(), uniqueName(), m)
+		m, url := redistest.Mini(t)
+		test(t, url, uniqueName(), m)
 	})
 	t.Run("redis-server", func(t *testing.T) {
-		url := os.Getenv(testRedisURLEnv)
+		url := redistest.ServerURL()
 		if url == "" {
-			t.Skipf("%s is not set: skipping the run against a real redis-server (make test sets it)", testRedisURLEnv)
+			t.Skipf("%s is not set: skipping the run against a real redis-server (make test sets it)", redistest.URLEnv)
 		}
 		name := uniqueName()
 		dropKeysAtCleanup(t, url, name)
@@ -47,27 +41,11 @@ func forEachRedis(t *testing.T, test func(t *testing.T, url, name string, mini *
 // dropKeysAtCleanup deletes, when the test ends, the keys service name
 // left in the Redis at url.
 func dropKeysAtCleanup(t testing.TB, url, name string) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c := redis.NewClient(opts)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, redisPrefix(name)+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
+	redistest.DropKeysAtCleanup(t, url, redisPrefix(name)+"*")
 }
 
 // uniqueName is a service name no other test uses.
-func uniqueName() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return "itest-" + hex.EncodeToString(b)
-}
+func uniqueName() string { return redistest.Name("itest-") }
 
 // surveyOnRequest makes a request handler that tasks testSID with a
 // closure continuation, narrated on a new job, and with named handler
