@@ -4,22 +4,25 @@
 package exampletest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lcsvc/lcservice/internal/testproc"
 )
 
 // Start builds the main package in the current directory, runs it on a free
 // loopback port with env added to the environment (PORT is set), waits until
-// it accepts connections and returns its base URL. At the end of the test it
-// sends SIGINT and expects a clean exit; on failure the process output is logged.
+// it serves and returns its base URL. At the end of the test it sends SIGINT
+// and expects a clean exit; on failure the process output is logged. The
+// test package's TestMain must call testproc.Main.
 func Start(t testing.TB, env ...string) string {
 	t.Helper()
 	return Run(t, Options{Env: env}).URL
@@ -45,13 +48,14 @@ type Process struct {
 	logs   *lockedBuffer
 }
 
-// Run is Start with options, returning the process.
+// servingLine is what the service logs once its listener is open.
+const servingLine = `"message":"serving"`
+
+// Run is Start with options, returning the process. The example is built
+// once per test binary, with the test binary's own flags (testproc.Binary).
 func Run(t testing.TB, o Options) *Process {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "example")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testproc.Binary(t, ".")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,15 +64,20 @@ func Run(t testing.TB, o Options) *Process {
 	_, port, _ := net.SplitHostPort(addr)
 	ln.Close()
 
-	cmd := exec.Command(bin)
+	// The process outlives a test's context only until the cleanup below
+	// has stopped it; testproc kills it if the test binary ends first.
+	ctx, kill := context.WithCancel(context.WithoutCancel(t.Context()))
+	cmd := testproc.Command(ctx, t, bin)
 	if o.MaxOpenFiles > 0 {
 		// exec keeps the process: signals reach the example itself.
-		cmd = exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0"`, o.MaxOpenFiles), bin)
+		cmd = testproc.Command(ctx, t, "sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0"`, o.MaxOpenFiles), bin)
 	}
 	cmd.Env = append(append(os.Environ(), "PORT="+port), o.Env...)
-	p := &Process{URL: "http://" + addr + "/", Addr: addr, Cmd: cmd, exited: make(chan struct{}), logs: &lockedBuffer{}}
+	p := &Process{URL: "http://" + addr + "/", Addr: addr, Cmd: cmd, exited: make(chan struct{}),
+		logs: &lockedBuffer{watch: servingLine, seen: make(chan struct{})}}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
+		kill()
 		t.Fatal(err)
 	}
 	go func() {
@@ -76,13 +85,14 @@ func Run(t testing.TB, o Options) *Process {
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
+		defer kill()
 		select {
 		case <-p.exited:
 			// The test stopped it, and checked how.
 		default:
 			_ = cmd.Process.Signal(os.Interrupt)
-			if ok, err := p.Wait(20 * time.Second); !ok {
-				_ = cmd.Process.Kill()
+			// Its shutdown is bounded by its own timeout (25 s by default).
+			if ok, err := p.Wait(time.Minute); !ok {
 				t.Error("example did not stop on SIGINT")
 			} else if err != nil {
 				t.Errorf("example exited badly after SIGINT: %v", err)
@@ -93,22 +103,14 @@ func Run(t testing.TB, o Options) *Process {
 		}
 	})
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return p
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("example exited at start: %v\n%s", p.err, p.Logs())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("example never listened on %s\n%s", addr, p.Logs())
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Bounded by the test binary's -timeout (see testproc.Main).
+	select {
+	case <-p.logs.seen:
+		return p
+	case <-p.exited:
+		t.Fatalf("example exited at start: %v\n%s", p.err, p.Logs())
 	}
+	return nil // not reached
 }
 
 // Wait waits up to d for the process to exit and returns how it did;
@@ -146,8 +148,12 @@ func (p *Process) RSS() (now, peak uint64, err error) {
 	return now, peak, nil
 }
 
-// lockedBuffer collects process output written from exec's copying goroutines.
+// lockedBuffer collects process output written from exec's copying
+// goroutines, and closes seen once the output holds watch.
 type lockedBuffer struct {
+	watch string
+	seen  chan struct{}
+
 	mu  sync.Mutex
 	buf []byte
 }
@@ -155,7 +161,14 @@ type lockedBuffer struct {
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	was := len(b.buf)
 	b.buf = append(b.buf, p...)
+	// The watched text may straddle two writes.
+	from := max(0, was-len(b.watch))
+	if b.watch != "" && strings.Contains(string(b.buf[from:]), b.watch) {
+		b.watch = ""
+		close(b.seen)
+	}
 	return len(p), nil
 }
 
