@@ -20,8 +20,10 @@ func TestDemoLeavesNoProcess(t *testing.T) {
 		args       []string
 		procs      int
 	}{
-		{"never listens", "sleep", []string{"-wait", "500ms"}, 1},
-		{"starts a process of its own", "spawn", []string{"-wait", "500ms"}, 2},
+		// The wait must outlast the fake's start, or it is gone before it
+		// records itself; the other cases do not depend on time.
+		{"never listens", "sleep", []string{"-wait", "3s"}, 1},
+		{"leaves a process of its own", "spawn", nil, 2},
 		{"ignores SIGTERM", "stubborn", []string{"-grace", "500ms"}, 1},
 	}
 	for _, c := range cases {
@@ -31,19 +33,38 @@ func TestDemoLeavesNoProcess(t *testing.T) {
 				t.Errorf("exit code %d, want 1; stderr:\n%s", code, stderr)
 			}
 			pids := readPIDs(t, pidFile, c.procs)
-			deadline := time.Now().Add(5 * time.Second)
 			for _, pid := range pids {
-				// A process the service started is reaped by init, soon.
-				for alive(pid) && time.Now().Before(deadline) {
-					time.Sleep(20 * time.Millisecond)
-				}
-				if alive(pid) {
+				if !exits(pid) {
 					t.Errorf("process %d is still running after the demo ended", pid)
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
 			}
 		})
 	}
+}
+
+// exits reports whether pid has exited or exits soon. The demo has killed
+// and waited for its service; a process the service left behind is the
+// test binary's child now (testproc.Main makes it the reaper of orphans),
+// so its exit is waited for rather than polled, up to half a minute, far
+// more than a killed process takes.
+func exits(pid int) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ws syscall.WaitStatus
+		for {
+			// ECHILD: not this binary's child, and waited for already.
+			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+	}
+	return !alive(pid)
 }
 
 // readPIDs reads the n process ids the fake services wrote to file.

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/lcsvc/lcservice/internal/testproc"
 )
 
 // The demo runs a service binary, here examples/packages, against the
 // emulated cloud. lctest derives each sensor's answers from its hostname
 // and platform, so the summary is the same on every run.
 func Example_demo() {
-	service, err := buildPackages()
+	service, err := testproc.Build("github.com/lcsvc/lcservice/examples/packages", nil, testproc.BuildFlags())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	"os"
@@ -23,7 +24,8 @@ const fakePIDsEnv = "LCSIM_FAKE_PIDS"
 //
 //	exit          prints a line and exits 3 at once
 //	sleep         never listens
-//	spawn         starts a "sleep" child of its own, then never listens
+//	spawn         starts a "sleep" child of its own and, once the child has
+//	              recorded itself, exits 3, leaving it running
 //	unauthorized  answers GET /healthz, refuses every webhook with HTTP 401
 //	stubborn      unauthorized, and ignores SIGTERM
 func fakeService(mode string) int {
@@ -36,17 +38,26 @@ func fakeService(mode string) int {
 		fmt.Fprintln(os.Stderr, "fake service: giving up at once")
 		return 3
 	case "sleep":
-		time.Sleep(time.Hour)
+		fmt.Println("fake service: recorded") // for spawn
+		time.Sleep(time.Hour)                 // the subject: a service that never listens
 		return 0
 	case "spawn":
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), fakeServiceEnv+"=sleep")
-		if err := cmd.Start(); err != nil {
+		out, err := cmd.StdoutPipe()
+		if err == nil {
+			err = cmd.Start()
+		}
+		if err == nil {
+			// Once the child has recorded its pid, leave it behind.
+			_, err = bufio.NewReader(out).ReadString('\n')
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "fake service:", err)
 			return 1
 		}
-		time.Sleep(time.Hour)
-		return 0
+		fmt.Fprintln(os.Stderr, "fake service: leaving a child behind")
+		return 3
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM)
 		fallthrough

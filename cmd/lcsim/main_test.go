@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/lcsvc/lcservice/internal/testproc"
 )
 
 func TestMain(m *testing.M) {
@@ -18,50 +15,17 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(fakeServiceEnv); mode != "" {
 		os.Exit(fakeService(mode))
 	}
-	code := m.Run()
-	if packagesBuild.dir != "" {
-		os.RemoveAll(packagesBuild.dir)
-	}
-	os.Exit(code)
+	// The demo's service processes, and what they start, end with the
+	// test binary however it ends.
+	testproc.Main(m)
 }
 
-// packagesBuild is the examples/packages binary, built once per test
-// binary: the demo and emulate tests run it as a child process, as
-// `make demo` does, so these tests import no example code.
-var packagesBuild struct {
-	once      sync.Once
-	dir, path string
-	err       error
-}
-
-// buildPackages builds examples/packages, once, and returns its path.
-func buildPackages() (string, error) {
-	b := &packagesBuild
-	b.once.Do(func() {
-		b.dir, b.err = os.MkdirTemp("", "lcsim-test-")
-		if b.err != nil {
-			return
-		}
-		b.path = filepath.Join(b.dir, "packages")
-		if runtime.GOOS == "windows" {
-			b.path += ".exe"
-		}
-		out, err := exec.Command("go", "build", "-o", b.path, "github.com/lcsvc/lcservice/examples/packages").CombinedOutput()
-		if err != nil {
-			b.err = fmt.Errorf("go build examples/packages: %v\n%s", err, out)
-		}
-	})
-	return b.path, b.err
-}
-
-// packagesBinary is buildPackages for a test.
+// packagesBinary is examples/packages, built once per test binary: the
+// demo and emulate tests run it as a child process, as `make demo` does,
+// so these tests import no example code.
 func packagesBinary(tb testing.TB) string {
 	tb.Helper()
-	path, err := buildPackages()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return path
+	return testproc.Binary(tb, "github.com/lcsvc/lcservice/examples/packages")
 }
 
 // Asking for help is not an error: every command prints its usage and
