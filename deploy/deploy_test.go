@@ -2,19 +2,18 @@ package deploy
 
 import (
 	"bufio"
-	"context"
 	"debug/elf"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/lcsvc/lcservice/internal/testproc"
 )
 
 // buildLine finds the Dockerfile's go build command and the EXAMPLE default.
@@ -41,6 +40,76 @@ func buildLine(t *testing.T) (cmd, example string) {
 	return cmd, example
 }
 
+func TestMain(m *testing.M) { testproc.Main(m) }
+
+// modulePath is this repository's module, for the recipe's package path.
+const modulePath = "github.com/lcsvc/lcservice"
+
+// recipe splits the Dockerfile's build command into the go command's
+// extra environment, its build flags and the package, with the image's
+// EXAMPLE in place and the output path left out.
+func recipe(t *testing.T, cmd, example string) (env, flags []string, pkg string) {
+	t.Helper()
+	words, err := shellWords(strings.ReplaceAll(cmd, "${EXAMPLE}", example))
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	for len(words) > 0 && strings.Contains(words[0], "=") {
+		env, words = append(env, words[0]), words[1:]
+	}
+	if len(words) < 3 || words[0] != "go" || words[1] != "build" {
+		t.Fatalf("%q is not a go build command", cmd)
+	}
+	words = words[2:]
+	pkg, words = words[len(words)-1], words[:len(words)-1]
+	for i := 0; i < len(words); i++ {
+		if words[i] == "-o" && i+1 < len(words) {
+			i++ // the image's path; the test builds where it can
+			continue
+		}
+		flags = append(flags, words[i])
+	}
+	rel, ok := strings.CutPrefix(pkg, "./")
+	if !ok {
+		t.Fatalf("the recipe builds %q; want a path from the repository root (./examples/...)", pkg)
+	}
+	return env, flags, modulePath + "/" + rel
+}
+
+// shellWords splits s into words as sh does for quoting alone: single and
+// double quotes group, and are removed.
+func shellWords(s string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			w.WriteByte(c)
+		case c == '\'' || c == '"':
+			quote, in = c, true
+		case c == ' ' || c == '\t':
+			if in {
+				words, in = append(words, w.String()), false
+				w.Reset()
+			}
+		default:
+			w.WriteByte(c)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	return words, nil
+}
+
 func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
@@ -49,14 +118,11 @@ func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
 	if !strings.HasPrefix(cmd, "CGO_ENABLED=0 go build ") {
 		t.Fatalf("the image's binary must be built without cgo: %q", cmd)
 	}
-	out := filepath.Join(t.TempDir(), "service")
-	// The recipe's own command, with its paths mapped onto this checkout.
-	cmd = strings.ReplaceAll(cmd, "${EXAMPLE}", example)
-	cmd = strings.Replace(cmd, "-o /out/service", "-o "+out, 1)
-	build := exec.Command("sh", "-c", cmd)
-	build.Dir = ".."
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, b)
+	// The recipe's own command, with the output in the test's directory.
+	env, flags, pkg := recipe(t, cmd, example)
+	out, err := testproc.Build(pkg, env, flags)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	bin, err := elf.Open(out)
@@ -83,32 +149,39 @@ func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	run := exec.CommandContext(ctx, out)
+	run := testproc.Command(t.Context(), t, out)
 	run.Env = append(os.Environ(), "PORT="+itoa(port), "LC_SHARED_SECRET=deploy-test")
+	logs, err := run.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Stderr = run.Stdout
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = run.Process.Kill(); _ = run.Wait() }()
-	url := "http://127.0.0.1:" + itoa(port) + "/healthz"
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET /healthz: %s", resp.Status)
-			}
-			break
+	// It logs "serving" once its listener is open; bounded by the test
+	// binary's -timeout.
+	var printed strings.Builder
+	sc := bufio.NewScanner(logs)
+	for !strings.Contains(printed.String(), `"message":"serving"`) {
+		if !sc.Scan() {
+			t.Fatalf("the binary ended before serving: %v\n%s", sc.Err(), printed.String())
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("the binary never answered %s: %v", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		printed.WriteString(sc.Text() + "\n")
+	}
+	go func() { _, _ = io.Copy(io.Discard, logs) }()
+	resp, err := http.Get("http://127.0.0.1:" + itoa(port) + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz: %s", resp.Status)
 	}
 	// And Prometheus metrics on the same port, which the manifest's
 	// scrape annotations name.
-	resp, err := http.Get("http://127.0.0.1:" + itoa(port) + "/metrics")
+	resp, err = http.Get("http://127.0.0.1:" + itoa(port) + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +189,13 @@ func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "lcservice_signature_refused_total") {
 		t.Fatalf("GET /metrics: %s %.300s", resp.Status, body)
+	}
+}
+
+func TestRecipeSplitsTheBuildLine(t *testing.T) {
+	env, flags, pkg := recipe(t, `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/service ./examples/${EXAMPLE}`, "basic")
+	if strings.Join(env, "|") != "CGO_ENABLED=0" || strings.Join(flags, "|") != "-trimpath|-ldflags=-s -w" || pkg != modulePath+"/examples/basic" {
+		t.Errorf("env %q, flags %q, package %q", env, flags, pkg)
 	}
 }
 
