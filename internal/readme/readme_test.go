@@ -2,13 +2,20 @@ package readme
 
 import (
 	"bytes"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lcsvc/lcservice/internal/testproc"
 )
+
+// The tutorial's module is built and tested by the go command, which
+// ends with the test binary however it ends.
+func TestMain(m *testing.M) { testproc.Main(m) }
 
 // tutorialFile matches a code block the README marks as a file to create:
 //
@@ -65,9 +72,12 @@ func TestTutorialBuildsAndPassesInAFreshModule(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The go command builds with this test binary's flags (-race when it
+	// has it), so it reuses what go test compiled.
+	flags := testproc.BuildFlags()
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(goCmd, args...)
+		cmd := testproc.Command(t.Context(), t, goCmd, args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 		var out bytes.Buffer
@@ -77,11 +87,13 @@ func TestTutorialBuildsAndPassesInAFreshModule(t *testing.T) {
 		}
 		return out.String()
 	}
-	run("vet", "./...")
-	if out := run("run", "cmd/gofmt", "-l", "."); strings.TrimSpace(out) != "" {
-		t.Errorf("the tutorial's files are not gofmt-clean:\n%s", out)
+	run(append(append([]string{"vet"}, flags...), "./...")...)
+	for _, f := range files {
+		if formatted, err := format.Source(f[2]); err != nil || !bytes.Equal(bytes.TrimSpace(formatted), bytes.TrimSpace(f[2])) {
+			t.Errorf("the tutorial's %s is not gofmt-clean (%v)", f[1], err)
+		}
 	}
-	out := run("test", "-count=1", "-v", "./...")
+	out := run(append(append([]string{"test", "-count=1", "-v"}, flags...), "./...")...)
 	if !strings.Contains(out, "--- PASS: TestOSVersion") {
 		t.Errorf("the tutorial's test did not pass:\n%s", out)
 	}
