@@ -2,6 +2,7 @@ package testproc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,35 +31,43 @@ type build struct {
 // binary's -timeout. The package's TestMain must call Main.
 func Binary(tb testing.TB, pkg string) string {
 	tb.Helper()
-	var flags []string
-	if raceEnabled {
-		flags = append(flags, "-race")
-	}
-	return BinaryWith(tb, pkg, nil, flags)
-}
-
-// BinaryWith is Binary with the go command's extra environment (such as
-// CGO_ENABLED=0) and build flags given, as a recipe like a Dockerfile
-// writes them; -o is Binary's to choose.
-func BinaryWith(tb testing.TB, pkg string, env, flags []string) string {
-	tb.Helper()
-	mustMain(tb)
-	wd, err := os.Getwd()
+	path, err := Build(pkg, nil, BuildFlags())
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return path
+}
+
+// BuildFlags are the go command's flags that build as this test binary was
+// built: -race when it was.
+func BuildFlags() []string {
+	if raceEnabled {
+		return []string{"-race"}
+	}
+	return nil
+}
+
+// Build is Binary for an Example, or for a recipe: the go command gets
+// the extra environment (such as CGO_ENABLED=0) and the build flags given,
+// as a recipe like a Dockerfile writes them; -o is Build's to choose. It
+// builds once per test binary for each package, environment and flags.
+func Build(pkg string, env, flags []string) (string, error) {
+	if state.root == "" {
+		return "", errors.New("testproc: call testproc.Main(m) from this package's TestMain first")
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
 	}
 	key := strings.Join([]string{wd, pkg, strings.Join(env, " "), strings.Join(flags, " ")}, "\x00")
 	v, _ := builds.LoadOrStore(key, &build{})
 	b := v.(*build)
-	b.once.Do(func() { b.path, b.err = goBuild(tb, pkg, env, flags) })
-	if b.err != nil {
-		tb.Fatal(b.err)
-	}
-	return b.path
+	b.once.Do(func() { b.path, b.err = goBuild(pkg, env, flags) })
+	return b.path, b.err
 }
 
-// goBuild runs go build for BinaryWith.
-func goBuild(tb testing.TB, pkg string, env, flags []string) (string, error) {
+// goBuild runs go build for Build.
+func goBuild(pkg string, env, flags []string) (string, error) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("testproc: building %s needs the go command on PATH: %w", pkg, err)
@@ -76,7 +85,7 @@ func goBuild(tb testing.TB, pkg string, env, flags []string) (string, error) {
 		out += ".exe"
 	}
 	args := append(append([]string{"build", "-o", out}, flags...), pkg)
-	cmd := Command(state.ctx, tb, goCmd, args...)
+	cmd := command(state.ctx, goCmd, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log

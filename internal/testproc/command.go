@@ -16,6 +16,10 @@ import (
 func Command(ctx context.Context, tb testing.TB, name string, args ...string) *exec.Cmd {
 	tb.Helper()
 	mustMain(tb)
+	return command(ctx, name, args...)
+}
+
+func command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	ownGroup(cmd)
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
