@@ -1,7 +1,7 @@
 # lcservice — common tasks. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test vet fmt-check demo run-basic bench soak
+.PHONY: build test test-short vet fmt-check demo run-basic bench soak
 
 build:
 	$(GO) build ./...
@@ -10,15 +10,18 @@ build:
 # without it, and say so. The tracking package's Redis tests also run against
 # a real Redis: the one LCSERVICE_TEST_REDIS_URL names, else a private
 # redis-server that .ci/test-redis starts for the run if one is on PATH, else
-# they are skipped (and say so).
+# they are skipped (and say so). TEST_TIMEOUT bounds each package's tests: it
+# fits a first run, which compiles everything, on a slow 2-core machine.
+TEST_TIMEOUT ?= 30m
+
 test:
-	@bash .ci/test-redis run sh -c '\
-	if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
-		echo "$(GO) test -race -count=1 ./..."; $(GO) test -race -count=1 ./...; \
-	else \
-		echo "make test: no C compiler for cgo ($$($(GO) env CC)), so no race detector: running without -race"; \
-		echo "$(GO) test -count=1 ./..."; $(GO) test -count=1 ./...; \
-	fi'
+	@GO=$(GO) bash .ci/go-test -timeout $(TEST_TIMEOUT) ./...
+
+# The inner loop: -short skips the black-box runs of the built examples
+# (hostile load, floods, shutdown under load), the builds and the tutorial
+# module.
+test-short:
+	@GO=$(GO) bash .ci/go-test -short -timeout $(TEST_TIMEOUT) ./...
 
 vet:
 	$(GO) vet ./...

@@ -51,6 +51,7 @@ COMMAND runs with lcsim's environment plus:
   LC_API_URL=<the cloud>      the REST API it tasks sensors through
   SURVEY_TTL=<-ttl>           how long a sensor has to answer, e.g. 2s
   LC_PROTOCOL=<-protocol>     service or extension: the webhook protocol
+  LC_DRAIN_DELAY=0            no load balancer to wait for: stop at once
 lcsim waits up to -wait for GET http://127.0.0.1:PORT/healthz to answer 200,
 then registers it. When the demo ends, or fails, COMMAND gets SIGTERM, and
 SIGKILL after -grace. Its output is discarded unless -v.
@@ -162,6 +163,7 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err erro
 		"LC_API_URL=" + d.cloud.URL(),
 		"SURVEY_TTL=" + c.ttl.String(),
 		"LC_PROTOCOL=" + c.protocol.String(),
+		"LC_DRAIN_DELAY=0",
 	}, childOut)
 	if err != nil {
 		return err

@@ -58,7 +58,7 @@ func startEmulation(t *testing.T, args ...string) *emulation {
 	if slices.Contains(args, "extension") {
 		proto = "extension"
 	}
-	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=" + emulateSecret, "LC_API_URL=" + apiURL, "LC_PROTOCOL=" + proto}, io.Discard)
+	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=" + emulateSecret, "LC_API_URL=" + apiURL, "LC_PROTOCOL=" + proto, "LC_DRAIN_DELAY=0"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

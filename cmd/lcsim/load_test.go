@@ -24,7 +24,7 @@ func TestLoadAgainstThePackagesExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=load-secret", "LC_API_URL=http://127.0.0.1:1"}, io.Discard)
+	svc, err := startChild([]string{bin}, []string{"PORT=" + port, "LC_SHARED_SECRET=load-secret", "LC_API_URL=http://127.0.0.1:1", "LC_DRAIN_DELAY=0"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

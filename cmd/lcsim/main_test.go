@@ -22,9 +22,12 @@ func TestMain(m *testing.M) {
 
 // packagesBinary is examples/packages, built once per test binary: the
 // demo and emulate tests run it as a child process, as `make demo` does,
-// so these tests import no example code.
+// so these tests import no example code. Under -short the test is skipped.
 func packagesBinary(tb testing.TB) string {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: runs examples/packages as its own process")
+	}
 	return testproc.Binary(tb, "github.com/lcsvc/lcservice/examples/packages")
 }
 

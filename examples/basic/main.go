@@ -45,7 +45,7 @@ func main() {
 	if v := os.Getenv("LC_DRAIN_DELAY"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			fmt.Fprintf(os.Stderr, "basic: LC_DRAIN_DELAY: %q is not a duration such as 5s\n", v)
+			fmt.Fprintf(os.Stderr, "basic: LC_DRAIN_DELAY=%q: use a duration such as 5s\n", v)
 			os.Exit(2)
 		}
 		opts = append(opts, service.WithDrainDelay(d))

@@ -53,8 +53,12 @@ const servingLine = `"message":"serving"`
 
 // Run is Start with options, returning the process. The example is built
 // once per test binary, with the test binary's own flags (testproc.Binary).
+// Under -short the test is skipped.
 func Run(t testing.TB, o Options) *Process {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: runs the example as its own process")
+	}
 	bin := testproc.Binary(t, ".")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
