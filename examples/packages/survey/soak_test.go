@@ -72,6 +72,7 @@ func BenchmarkSoak(b *testing.B) {
 	s := &soak{b: b, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 
 	replies := make(chan struct{}, 32) // bounds the detections in flight
+	var inFlight sync.WaitGroup
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(body))
@@ -81,10 +82,10 @@ func BenchmarkSoak(b *testing.B) {
 			return // a rule call
 		}
 		replies <- struct{}{}
-		go func() {
+		inFlight.Go(func() {
 			defer func() { <-replies }()
 			s.reply(sid, inv)
-		}()
+		})
 	}))
 	defer api.Close()
 
@@ -150,12 +151,12 @@ func BenchmarkSoak(b *testing.B) {
 	b.StopTimer()
 	elapsed := duration
 
-	// Let the replies in flight land, then see what is left.
-	for deadline := time.Now().Add(10 * time.Second); len(replies) > 0 && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.client.CloseIdleConnections() // their goroutines are the client's and the server's
-	time.Sleep(time.Second)
+	// Let the replies in flight land (each bounded by the client's
+	// timeout), then see what is left once the idle connections' goroutines
+	// — the client's and the server's — have had a chance to end.
+	inFlight.Wait()
+	s.client.CloseIdleConnections()
+	settle(start.goroutines + 50)
 	runtime.GC()
 	end := sample(is)
 	stop()
@@ -163,7 +164,7 @@ func BenchmarkSoak(b *testing.B) {
 		b.Errorf("Serve: %v", err)
 	}
 	runtime.GC()
-	time.Sleep(100 * time.Millisecond)
+	settle(start.goroutines + 10)
 	after := runtime.NumGoroutine()
 
 	st := is.Stats()
@@ -190,6 +191,21 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	if after > start.goroutines+10 {
 		b.Errorf("%d goroutines after the service stopped, %d before it served", after, start.goroutines)
+	}
+}
+
+// settle waits until at most n goroutines run, or 10 s have passed:
+// goroutines that are ending give no signal, so their number is watched.
+func settle(n int) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	give := time.After(10 * time.Second)
+	for runtime.NumGoroutine() > n {
+		select {
+		case <-tick.C:
+		case <-give:
+			return
+		}
 	}
 }
 
@@ -250,7 +266,7 @@ func (s *soak) oversized() {
 	}
 	resp.Body.Close()
 	s.ok.Add(1)
-	time.Sleep(10 * time.Millisecond)
+	time.Sleep(10 * time.Millisecond) // the attacker's pace
 }
 
 // stalled sends half a body and waits to be cut off.
