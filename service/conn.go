@@ -32,10 +32,11 @@ const fdHeadroom = 64
 // connection whose current request has been authenticated is safe from
 // eviction.
 const (
-	connNew    int32 = iota // accepted, no request read yet
-	connIdle                // between requests (keep-alive)
-	connActive              // reading a request that is not authenticated yet
-	connAuthed              // serving an authenticated webhook
+	connNew     int32 = iota // accepted, no request read yet
+	connIdle                 // between requests (keep-alive)
+	connActive               // reading a request that is not authenticated yet
+	connAuthed               // serving an authenticated webhook
+	connClosing              // claimed for closing (idle, or evicted): authenticates no webhook
 )
 
 // connLimiter is a listener that keeps at most max connections open. When a
@@ -109,7 +110,7 @@ func (l *connLimiter) admit(c *trackedConn) (net.Conn, error) {
 		l.mu.Lock()
 		var victim *trackedConn
 		if l.open >= l.max {
-			victim = l.victimLocked()
+			victim = l.victimLocked(true)
 		}
 		if l.open < l.max || victim != nil {
 			l.open++
@@ -137,7 +138,7 @@ func (l *connLimiter) admit(c *trackedConn) (net.Conn, error) {
 func (l *connLimiter) waitForRoom() error {
 	for {
 		l.mu.Lock()
-		if l.open < l.max || l.victimLocked() != nil {
+		if l.open < l.max || l.victimLocked(false) != nil {
 			l.mu.Unlock()
 			return nil
 		}
@@ -156,20 +157,20 @@ func (l *connLimiter) waitForRoom() error {
 // (still sending its headers or its body). Going by age spares the
 // newcomers, whose requests are on their way: the platform sends a
 // webhook in one go, so its connections leave that state within moments,
-// while a slow sender stays in it and grows old.
-func (l *connLimiter) victimLocked() *trackedConn {
-	var oldest *trackedConn
-	for c := l.head; c != nil; c = c.next {
-		switch c.state.Load() {
-		case connIdle:
-			return c
-		case connNew, connActive:
-			if oldest == nil {
-				oldest = c
+// while a slow sender stays in it and grows old. With claim, it claims
+// the one it picks (see claim).
+func (l *connLimiter) victimLocked(claim bool) *trackedConn {
+	for _, evictable := range [...]func(int32) bool{
+		func(s int32) bool { return s == connIdle },
+		func(s int32) bool { return s == connNew || s == connActive },
+	} {
+		for c := l.head; c != nil; c = c.next {
+			if s := c.state.Load(); evictable(s) && (!claim || c.claim(s)) {
+				return c
 			}
 		}
 	}
-	return oldest
+	return nil
 }
 
 func (l *connLimiter) pushLocked(c *trackedConn) {
@@ -203,7 +204,16 @@ func (l *connLimiter) notifyLocked() {
 }
 
 func (l *connLimiter) setState(c *trackedConn, s int32) {
-	if c.state.Swap(s) == s || (s != connIdle && s != connNew) {
+	for {
+		old := c.state.Load()
+		if old == s || old == connClosing {
+			return
+		}
+		if c.state.CompareAndSwap(old, s) {
+			break
+		}
+	}
+	if s != connIdle && s != connNew {
 		return
 	}
 	l.mu.Lock()
@@ -248,13 +258,13 @@ func (l *connLimiter) closeIdle(quiet time.Duration) {
 	before, silent := now.Add(-quiet).UnixNano(), now.Add(-4*quiet).UnixNano()
 	l.mu.Lock()
 	for c := l.head; c != nil; c = c.next {
-		switch c.state.Load() {
+		switch s := c.state.Load(); s {
 		case connIdle:
-			if c.idleSince.Load() <= before {
+			if c.idleSince.Load() <= before && c.claim(s) {
 				idle = append(idle, c)
 			}
 		case connNew:
-			if c.accepted <= silent {
+			if c.accepted <= silent && c.claim(s) {
 				idle = append(idle, c)
 			}
 		}
@@ -326,8 +336,28 @@ type trackedConn struct {
 }
 
 // authenticated marks the connection's current request as authenticated:
-// it is not evicted until the request ends.
-func (c *trackedConn) authenticated() { c.state.Store(connAuthed) }
+// it is not evicted until the request ends. It reports false, and the
+// request must not be served, if the connection was claimed for closing
+// first.
+func (c *trackedConn) authenticated() bool {
+	for {
+		s := c.state.Load()
+		if s == connClosing {
+			return false
+		}
+		if c.state.CompareAndSwap(s, connAuthed) {
+			return true
+		}
+	}
+}
+
+// claim marks the connection, found in state s, as about to be closed,
+// and reports whether it was still in s. The server may read a request
+// from a connection between the moment it is picked for closing and the
+// moment it is closed, or just before: once claimed, the connection
+// authenticates no webhook, so no handler starts whose answer could not
+// be delivered.
+func (c *trackedConn) claim(s int32) bool { return c.state.CompareAndSwap(s, connClosing) }
 
 // Close closes the connection and frees its slot, once.
 func (c *trackedConn) Close() error {

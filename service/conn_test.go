@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -61,23 +63,46 @@ func readStatus(t *testing.T, c net.Conn, within time.Duration) (int, error) {
 }
 
 // signedPost posts a signed org_install on a new connection and returns
-// the status and how long the answer took.
-func signedPost(t *testing.T, addr string) (int, time.Duration) {
+// the status. Its client gives up after 10 s, a guard against hanging, far
+// beyond what answering takes.
+func signedPost(t *testing.T, addr string) int {
 	t.Helper()
 	body := mustJSON(t, envelopeFor(OrgInstall, nil))
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", bytes.NewReader(body))
 	req.Header.Set(SignatureHeader, Sign([]byte(testSecret), body))
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("signed request: %v", err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode, time.Since(start)
+	return resp.StatusCode
 }
 
+// closedUnanswered reads c until the server closes it, and reports an
+// error if it answered something first or did not close it within
+// within (a guard against hanging).
+func closedUnanswered(c net.Conn, within time.Duration) error {
+	_ = c.SetReadDeadline(time.Now().Add(within))
+	buf := make([]byte, 512)
+	n, err := c.Read(buf)
+	var ne net.Error
+	switch {
+	case n > 0:
+		return fmt.Errorf("answered %q before closing", buf[:n])
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("still open after %v", within)
+	}
+	return nil // closed: EOF, or reset if it had unread bytes
+}
+
+// Idle keep-alive connections fill the slots; a newcomer at the cap
+// closes one to make room. Without the eviction of idle connections
+// (victimLocked's connIdle case), the first signed request waits in the
+// listener's queue for a slot until an idle connection times out
+// (idleTimeout, 60 s), and its client gives up: "signed request: ...
+// Client.Timeout exceeded".
 func TestConnCapMakesRoomFromIdleConnections(t *testing.T) {
 	svc, _, _ := newTestService(t, WithMaxConnections(4), WithDrainDelay(0))
 	svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
@@ -91,8 +116,8 @@ func TestConnCapMakesRoomFromIdleConnections(t *testing.T) {
 		idle = append(idle, c)
 	}
 	for i := range 3 {
-		if code, took := signedPost(t, addr); code != 200 || took > 2*time.Second {
-			t.Fatalf("request %d at the cap: status %d after %v", i, code, took)
+		if code := signedPost(t, addr); code != 200 {
+			t.Fatalf("request %d at the cap: status %d", i, code)
 		}
 	}
 	if n := svc.Stats().EvictedConn; n < 1 {
@@ -110,21 +135,43 @@ func TestConnCapMakesRoomFromIdleConnections(t *testing.T) {
 	}
 }
 
+// Slow senders take the connection slots; each newcomer closes the oldest
+// to make room, so the platform's requests are served without waiting for
+// a slow sender to time out (the body and header timeouts, 5 s). Without
+// the eviction of connections whose request is not authenticated
+// (victimLocked's connNew and connActive case), the first slow senders are
+// not closed but answered 408 once their body times out: "slow sender 0:
+// answered "HTTP/1.1 408 Request Timeout..." before closing".
 func TestConnCapMakesRoomFromSlowSenders(t *testing.T) {
 	svc, _, _ := newTestService(t, WithMaxConnections(4), WithDrainDelay(0))
 	svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
 	addr := serveOn(t, svc)
+	var slow []net.Conn
 	for range 4 {
-		rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"pad\":\"")
+		slow = append(slow, rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"pad\":\""))
 	}
 	for range 4 { // half a request: no headers yet
 		rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\n")
 	}
-	time.Sleep(50 * time.Millisecond)
-	for i := range 3 {
-		if code, took := signedPost(t, addr); code != 200 || took > 2*time.Second {
-			t.Fatalf("request %d at the cap: status %d after %v", i, code, took)
+	// The last four took the places of the first four: once those are
+	// closed, slow senders hold every slot.
+	for i, c := range slow {
+		if err := closedUnanswered(c, 10*time.Second); err != nil {
+			t.Fatalf("slow sender %d: %v", i, err)
 		}
+	}
+	if n := svc.Stats().EvictedConn; n != 4 {
+		t.Fatalf("%d connections evicted for 4 newcomers at the cap", n)
+	}
+	for i := range 3 {
+		if code := signedPost(t, addr); code != 200 {
+			t.Fatalf("request %d at the cap: status %d", i, code)
+		}
+	}
+	// The first found every slot taken by a slow sender and closed one;
+	// the next may find the slot the previous one freed.
+	if n := svc.Stats().EvictedConn; n < 5 {
+		t.Errorf("%d connections evicted; the signed requests closed no slow sender", n)
 	}
 }
 
@@ -140,7 +187,7 @@ func TestConnCapSparesAuthenticatedWebhooks(t *testing.T) {
 	results := make(chan int, 2)
 	for range 2 {
 		go func() {
-			code, _ := signedPost(t, addr)
+			code := signedPost(t, addr)
 			results <- code
 		}()
 	}
@@ -176,17 +223,84 @@ func TestConnCapSparesAuthenticatedWebhooks(t *testing.T) {
 	}
 }
 
+// A webhook whose body arrives just as its connection is evicted to make
+// room is not handled: its answer could not be delivered. Its client sees
+// the connection closed with nothing answered, and the platform delivers
+// it again. Without the check of the claim when a webhook is
+// authenticated (trackedConn.authenticated), the handler runs: "the
+// handler ran for a webhook read from an evicted connection".
+func TestConnCapEvictionRacingAWebhook(t *testing.T) {
+	svc, _, _ := newTestService(t, WithMaxConnections(1), WithDrainDelay(0))
+	var ran atomic.Int32
+	svc.OnOrgInstall(func(context.Context, *Request) Response { ran.Add(1); return OK(nil) })
+	ln := listenHooked(t)
+	accepted := make(chan *heldConn, 2)
+	ln.onAccept = func(c net.Conn) net.Conn {
+		hc := newHeldConn(c)
+		accepted <- hc
+		return hc
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- svc.Serve(ctx, ln) }()
+
+	// The webhook's headers and the first half of its body; the server
+	// reads them, then waits for the rest.
+	wire := signedRequest(t, OrgInstall)
+	half := len(wire) - 10
+	c := rawConn(t, ln.Addr().String(), wire[:half])
+	held := <-accepted
+	<-held.reads
+	<-held.reads // reading the body
+	held.hold.Store(true)
+	if _, err := io.WriteString(c, wire[half:]); err != nil {
+		t.Fatal(err)
+	}
+	// A newcomer at the cap evicts it; the rest of its body, read as it
+	// was closed, completes the webhook.
+	other := rawConn(t, ln.Addr().String(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if err := closedUnanswered(c, 30*time.Second); err != nil {
+		t.Errorf("evicted connection: %v", err)
+	}
+	select {
+	case <-held.late:
+	case <-time.After(30 * time.Second): // a guard against hanging
+		t.Fatal("the server never finished with the webhook it read as it evicted its connection")
+	}
+	if code, err := readStatus(t, other, 30*time.Second); err != nil || code != 200 {
+		t.Errorf("newcomer: %d %v", code, err)
+	}
+	if n := svc.Stats().EvictedConn; n != 1 {
+		t.Errorf("%d connections evicted", n)
+	}
+	if ran.Load() != 0 {
+		t.Error("the handler ran for a webhook read from an evicted connection")
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+}
+
+// A body that stalls is cut off after the stall limit; one that trickles
+// in, never pausing long enough to stall, after the grace period, by the
+// minimum rate. The trickled body would arrive in full after 5 s at least
+// (100 bytes, one per 50 ms or slower) and be answered 401; without the
+// rate (pacer.before's rate deadline), that is what happens: "trickled
+// body: 401 <nil>; want 408". The reads give up after 30 s, a guard
+// against hanging.
 func TestSlowBodyCutOff(t *testing.T) {
 	svc, _, _ := newTestService(t, WithDrainDelay(0))
 	svc.pace.grace, svc.pace.stall = 300*time.Millisecond, 300*time.Millisecond
 	addr := serveOn(t, svc)
 
 	stalled := rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"a\":")
-	if code, err := readStatus(t, stalled, 5*time.Second); err != nil || code != http.StatusRequestTimeout {
+	if code, err := readStatus(t, stalled, 30*time.Second); err != nil || code != http.StatusRequestTimeout {
 		t.Errorf("stalled body: %d %v; want 408", code, err)
 	}
 
-	trickle := rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+	trickle := rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -201,12 +315,8 @@ func TestSlowBodyCutOff(t *testing.T) {
 			}
 		}
 	}()
-	start := time.Now()
-	if code, err := readStatus(t, trickle, 5*time.Second); err != nil || code != http.StatusRequestTimeout {
+	if code, err := readStatus(t, trickle, 30*time.Second); err != nil || code != http.StatusRequestTimeout {
 		t.Errorf("trickled body: %d %v; want 408", code, err)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("trickled body cut after %v", took)
 	}
 	if n := svc.Stats().SlowBodies; n != 2 {
 		t.Errorf("%d slow bodies counted", n)

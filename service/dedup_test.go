@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -36,35 +37,42 @@ func TestRedeliveryAnsweredFromTheFirst(t *testing.T) {
 	}
 }
 
+// The waits of de-duplication are about time: the tests that wait run in
+// a synctest bubble (no sockets: the Service's handler is called
+// directly), where synctest.Wait says when every delivery has arrived and
+// is waiting, and time is virtual.
+
 func TestConcurrentRedeliveriesRunOnce(t *testing.T) {
-	svc, _, _ := newTestService(t)
-	var runs atomic.Int32
-	release := make(chan struct{})
-	svc.OnOrgInstall(func(context.Context, *Request) Response {
-		n := runs.Add(1)
-		<-release
-		return OK(map[string]int32{"run": n})
-	})
-	env := envelopeFor(OrgInstall, nil)
-	var wg sync.WaitGroup
-	answers := make([]wireResult, 10)
-	for i := range answers {
-		wg.Go(func() { answers[i] = postSigned(t, svc, env) })
-	}
-	for svc.Stats().Duplicates == 0 && runs.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond) // let the others arrive and wait
-	close(release)
-	wg.Wait()
-	for i, a := range answers {
-		if !a.Success || string(a.Data) != `{"run":1}` {
-			t.Errorf("delivery %d answered %+v", i, a)
+	synctest.Test(t, func(t *testing.T) {
+		svc, _, _ := newTestService(t)
+		var runs atomic.Int32
+		release := make(chan struct{})
+		svc.OnOrgInstall(func(context.Context, *Request) Response {
+			n := runs.Add(1)
+			<-release
+			return OK(map[string]int32{"run": n})
+		})
+		env := envelopeFor(OrgInstall, nil)
+		var wg sync.WaitGroup
+		answers := make([]wireResult, 10)
+		for i := range answers {
+			wg.Go(func() { answers[i] = postSigned(t, svc, env) })
 		}
-	}
-	if runs.Load() != 1 || svc.Stats().Duplicates != 9 {
-		t.Errorf("handler ran %d times, %d duplicates", runs.Load(), svc.Stats().Duplicates)
-	}
+		synctest.Wait() // one delivery in the handler, the others waiting for it
+		if n := runs.Load(); n != 1 {
+			t.Errorf("handler running %d times for one message", n)
+		}
+		close(release)
+		wg.Wait()
+		for i, a := range answers {
+			if !a.Success || string(a.Data) != `{"run":1}` {
+				t.Errorf("delivery %d answered %+v", i, a)
+			}
+		}
+		if runs.Load() != 1 || svc.Stats().Duplicates != 9 {
+			t.Errorf("handler ran %d times, %d duplicates", runs.Load(), svc.Stats().Duplicates)
+		}
+	})
 }
 
 func TestRetryAnswerIsNotKept(t *testing.T) {
@@ -95,29 +103,34 @@ func TestRetryAnswerIsNotKept(t *testing.T) {
 	}
 }
 
+// Without the bound of the earlier delivery's deadline (d.Deadline in
+// waitDelivery), the redelivery waits for its own: "answered at
+// 2000-01-01 00:01:00 ..., want at the first delivery's deadline ...".
 func TestRedeliveryWaitIsBounded(t *testing.T) {
-	svc, _, _ := newTestService(t)
-	release := make(chan struct{})
-	defer close(release)
-	svc.OnOrgInstall(func(context.Context, *Request) Response {
-		<-release // ignores its context
-		return OK(nil)
+	synctest.Test(t, func(t *testing.T) {
+		svc, _, _ := newTestService(t)
+		release := make(chan struct{})
+		defer close(release)
+		svc.OnOrgInstall(func(context.Context, *Request) Response {
+			<-release // ignores its context
+			return OK(nil)
+		})
+		env := envelopeFor(OrgInstall, nil)
+		firstDeadline := time.Now().Add(time.Second)
+		env["deadline"] = float64(firstDeadline.UnixMilli()) / 1000
+		go postSigned(t, svc, env)
+		synctest.Wait() // the first delivery is in its handler
+		// An unbounded wait would leave every goroutine blocked with no
+		// timer to fire: synctest reports that as a deadlock.
+		env["deadline"] = time.Now().Add(time.Minute).Unix()
+		res := postSigned(t, svc, env)
+		if !res.Retry || !strings.Contains(res.Error, "still being handled") {
+			t.Errorf("redelivery while the first is stuck: %+v", res)
+		}
+		if now := time.Now(); !now.Equal(firstDeadline) {
+			t.Errorf("answered at %v, want at the first delivery's deadline %v", now, firstDeadline)
+		}
 	})
-	env := envelopeFor(OrgInstall, nil)
-	env["deadline"] = float64(time.Now().Add(time.Second).UnixMilli()) / 1000
-	go postSigned(t, svc, env)
-	for svc.deliveries.(*DeliveryCache).Len() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	start := time.Now()
-	env["deadline"] = time.Now().Add(time.Minute).Unix()
-	res := postSigned(t, svc, env)
-	if !res.Retry || !strings.Contains(res.Error, "still being handled") {
-		t.Errorf("redelivery while the first is stuck: %+v", res)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("waited %v, beyond the first delivery's deadline", took)
-	}
 }
 
 func TestDeduplicationOff(t *testing.T) {
@@ -151,34 +164,42 @@ func (failingStore) Begin(context.Context, string, time.Time) (Delivery, error) 
 func (failingStore) Finish(context.Context, string, []byte) error { return errors.New("store down") }
 
 func TestDeliveryStoresThatPollOrFail(t *testing.T) {
-	svc, _, errLog := newTestService(t, WithDeliveryStore(pollingStore{NewDeliveryCache(0, 0, 0)}))
-	var runs atomic.Int32
-	release := make(chan struct{})
-	svc.OnOrgInstall(func(context.Context, *Request) Response { runs.Add(1); <-release; return OK(nil) })
-	env := envelopeFor(OrgInstall, nil)
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Go(func() {
-			if res := postSigned(t, svc, env); !res.Success {
-				t.Errorf("answer %+v", res)
-			}
-		})
-	}
-	time.Sleep(50 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	if runs.Load() != 1 {
-		t.Errorf("polling store: handler ran %d times", runs.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		svc, _, errLog := newTestService(t, WithDeliveryStore(pollingStore{NewDeliveryCache(0, 0, 0)}))
+		var runs atomic.Int32
+		release := make(chan struct{})
+		svc.OnOrgInstall(func(context.Context, *Request) Response { runs.Add(1); <-release; return OK(nil) })
+		env := envelopeFor(OrgInstall, nil)
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				if res := postSigned(t, svc, env); !res.Success {
+					t.Errorf("answer %+v", res)
+				}
+			})
+		}
+		synctest.Wait() // one delivery in the handler, two polling
+		// Virtual time: the two poll the store several times while the first
+		// runs, finding it still in progress each time.
+		time.Sleep(5 * dedupPoll)
+		if n := runs.Load(); n != 1 {
+			t.Errorf("polling store: handler running %d times", n)
+		}
+		close(release)
+		wg.Wait()
+		if runs.Load() != 1 {
+			t.Errorf("polling store: handler ran %d times", runs.Load())
+		}
 
-	svc2, out, _ := newTestService(t, WithDeliveryStore(failingStore{}))
-	svc2.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
-	if res := postSigned(t, svc2, envelopeFor(OrgInstall, nil)); !res.Success {
-		t.Errorf("failing store: %+v", res)
-	}
-	if !strings.Contains(out.String()+errLog.String(), "without de-duplication") {
-		t.Errorf("store failure not logged: %s", out)
-	}
+		svc2, out, _ := newTestService(t, WithDeliveryStore(failingStore{}))
+		svc2.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
+		if res := postSigned(t, svc2, envelopeFor(OrgInstall, nil)); !res.Success {
+			t.Errorf("failing store: %+v", res)
+		}
+		if !strings.Contains(out.String()+errLog.String(), "without de-duplication") {
+			t.Errorf("store failure not logged: %s", out)
+		}
+	})
 }
 
 func TestDeliveryCacheBounds(t *testing.T) {

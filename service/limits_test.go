@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -67,66 +68,85 @@ func TestChunkedBodies(t *testing.T) {
 	}
 }
 
+// The budget's waits are about time: these tests run in a synctest bubble
+// (no sockets: the Service's handler is called directly), where time is
+// virtual, so the waits are exact and cost no real time.
+
+// Without the wait for room (budgetWait in readKnown), this fails with
+// "waited 0s for room, want 1s" and "after room was made: {Status:503 ...".
 func TestBudgetFullAnswers503(t *testing.T) {
-	svc, _, _ := newTestService(t)
-	svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
-	// Fill the budget as stalled uploads would.
-	if !svc.budget.acquire(context.Background(), svc.bodyBudget, true, 0) {
-		t.Fatal("could not fill the budget")
-	}
-	start := time.Now()
-	res := postSigned(t, svc, envelopeFor(OrgInstall, nil))
-	if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
-		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After", res.Status, res.Header.Get("Retry-After"))
-	}
-	if waited := time.Since(start); waited < budgetWait/2 || waited > 10*budgetWait {
-		t.Errorf("waited %v for room, want about %v", waited, budgetWait)
-	}
-	// Room made while a body waits lets it through.
-	go func() {
-		time.Sleep(budgetWait / 4)
-		svc.budget.release(svc.bodyBudget)
-	}()
-	if res := postSigned(t, svc, envelopeFor(OrgInstall, nil)); !res.Success {
-		t.Errorf("after room was made: %+v", res)
-	}
-	if st := svc.Stats(); st.Busy != 1 || st.BodyBytes != 0 {
-		t.Errorf("stats %+v", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		svc, _, _ := newTestService(t)
+		svc.OnOrgInstall(func(context.Context, *Request) Response { return OK(nil) })
+		// Fill the budget as stalled uploads would.
+		if !svc.budget.acquire(context.Background(), svc.bodyBudget, true, 0) {
+			t.Fatal("could not fill the budget")
+		}
+		start := time.Now()
+		res := postSigned(t, svc, envelopeFor(OrgInstall, nil))
+		if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After", res.Status, res.Header.Get("Retry-After"))
+		}
+		if waited := time.Since(start); waited != budgetWait {
+			t.Errorf("waited %v for room, want %v", waited, budgetWait)
+		}
+		// Room made while a body waits lets it through, at once.
+		go func() {
+			synctest.Wait() // the body below is waiting for room
+			svc.budget.release(svc.bodyBudget)
+		}()
+		start = time.Now()
+		if res := postSigned(t, svc, envelopeFor(OrgInstall, nil)); !res.Success {
+			t.Errorf("after room was made: %+v", res)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("waited %v after room was made", waited)
+		}
+		if st := svc.Stats(); st.Busy != 1 || st.BodyBytes != 0 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 }
 
 func TestBudgetKeepsRoomForSmallBodies(t *testing.T) {
-	b := newBodyBudget(8 << 20) // 1 MiB kept for small bodies
-	ctx := context.Background()
-	if !b.acquire(ctx, 7<<20, false, 0) {
-		t.Fatal("large body within seven eighths refused")
-	}
-	if b.acquire(ctx, 128<<10, false, 0) {
-		t.Fatal("a large body took the small bodies' share")
-	}
-	for i := range 16 {
-		if !b.acquire(ctx, 64<<10, true, 0) {
-			t.Fatalf("small body %d refused with the share free", i)
+	synctest.Test(t, func(t *testing.T) {
+		b := newBodyBudget(8 << 20) // 1 MiB kept for small bodies
+		ctx := context.Background()
+		if !b.acquire(ctx, 7<<20, false, 0) {
+			t.Fatal("large body within seven eighths refused")
 		}
-	}
-	if b.acquire(ctx, 1, true, 0) {
-		t.Fatal("budget overdrawn")
-	}
-	got := make(chan bool)
-	go func() { got <- b.acquire(ctx, 64<<10, true, time.Minute) }()
-	time.Sleep(10 * time.Millisecond)
-	b.release(64 << 10)
-	if !<-got {
-		t.Fatal("a waiting body did not get the room released")
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if b.acquire(cctx, 64<<10, true, time.Minute) {
-		t.Fatal("acquired with a cancelled context and no room")
-	}
-	if b.inUse() != 8<<20 {
-		t.Errorf("in use %d", b.inUse())
-	}
+		if b.acquire(ctx, 128<<10, false, 0) {
+			t.Fatal("a large body took the small bodies' share")
+		}
+		for i := range 16 {
+			if !b.acquire(ctx, 64<<10, true, 0) {
+				t.Fatalf("small body %d refused with the share free", i)
+			}
+		}
+		if b.acquire(ctx, 1, true, 0) {
+			t.Fatal("budget overdrawn")
+		}
+		got := make(chan bool, 1)
+		go func() { got <- b.acquire(ctx, 64<<10, true, time.Minute) }()
+		synctest.Wait() // the acquire above has returned or is waiting
+		select {
+		case ok := <-got:
+			t.Fatalf("acquire returned %v with no room, before its wait was over", ok)
+		default:
+		}
+		b.release(64 << 10)
+		if !<-got {
+			t.Fatal("a waiting body did not get the room released")
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if b.acquire(cctx, 64<<10, true, time.Minute) {
+			t.Fatal("acquired with a cancelled context and no room")
+		}
+		if b.inUse() != 8<<20 {
+			t.Errorf("in use %d", b.inUse())
+		}
+	})
 }
 
 func TestBufPoolClasses(t *testing.T) {

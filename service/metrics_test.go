@@ -38,18 +38,15 @@ func serveLocal(t *testing.T, svc *Service) string {
 		}
 	})
 	// Serve runs the startup hooks before it serves: wait until it does.
+	// The listener is open already, so this request waits in its queue
+	// until Serve takes it.
 	base := "http://" + ln.Addr().String()
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return base
-		}
-		if i > 200 {
-			t.Fatalf("server not up: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatalf("server not up: %v", err)
 	}
+	resp.Body.Close()
+	return base
 }
 
 func postTo(t *testing.T, base string, body []byte, sig string) int {
@@ -202,13 +199,11 @@ func TestPprofStopsWithServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- svc.Serve(ctx, ln) }()
-	var addr string
-	for i := 0; addr == "" && i < 500; i++ {
-		time.Sleep(10 * time.Millisecond)
-		addr = svc.PprofAddr()
-	}
+	// Serve starts pprof before it serves: once it answers, pprof is up.
+	get(t, "http://"+ln.Addr().String()+"/healthz")
+	addr := svc.PprofAddr()
 	if addr == "" {
-		t.Fatal("pprof never started")
+		t.Fatal("pprof not started by the time Serve answered")
 	}
 	cancel()
 	if err := <-served; err != nil {

@@ -66,8 +66,9 @@ func (s *Service) ListenAndServe(ctx context.Context, addr string) error {
 //     requests are still served as usual;
 //  2. the listener closes, after taking the connections the kernel had
 //     already completed; from then on every answer closes its connection
-//     and connections left idle are closed, so every request received,
-//     or arriving on a connection already open, is answered;
+//     and connections left idle are closed, so every request received is
+//     answered; a webhook that reaches a connection as it is being closed
+//     is not handled, and the cloud delivers it again;
 //  3. in-flight webhooks finish; those still running when little of the
 //     timeout is left have their context cancelled, and if they then fail
 //     they are answered retry, so the cloud delivers them again;

@@ -83,8 +83,12 @@ func (s *Service) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	// Authenticated: the body no longer counts against the budget of
 	// unauthenticated bytes, and the connection may not be evicted.
 	s.budget.release(held)
-	if tc != nil {
-		tc.authenticated()
+	if tc != nil && !tc.authenticated() {
+		// Claimed for closing (evicted, or closed as idle, as the
+		// request arrived): no answer could reach the client, so the
+		// handler must not run.
+		tc.Close()
+		return
 	}
 	var env envelope
 	if err := decodeEnvelope(body, &env); err != nil {
