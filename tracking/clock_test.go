@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -203,26 +204,34 @@ func TestManualClockConcurrentUse(t *testing.T) {
 	}
 }
 
+// SystemClock is time.Now and time.AfterFunc; in a synctest bubble they
+// are the bubble's, where time passes only when every goroutine waits.
 func TestSystemClock(t *testing.T) {
-	clock := SystemClock()
-	before := time.Now()
-	if now := clock.Now(); now.Before(before) {
-		t.Errorf("SystemClock().Now() = %v, before time.Now() %v", now, before)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clock := SystemClock()
+		start := time.Now()
+		if now := clock.Now(); !now.Equal(start) {
+			t.Errorf("SystemClock().Now() = %v, time.Now() %v", now, start)
+		}
 
-	stop := clock.AfterFunc(time.Hour, func() { t.Error("a stopped function ran") })
-	if !stop() {
-		t.Error("stop before due = false, want true")
-	}
+		stop := clock.AfterFunc(time.Hour, func() { t.Error("a stopped function ran") })
+		if !stop() {
+			t.Error("stop before due = false, want true")
+		}
 
-	fired := make(chan struct{})
-	stop = clock.AfterFunc(0, func() { close(fired) })
-	select {
-	case <-fired:
-	case <-time.After(10 * time.Second):
-		t.Fatal("AfterFunc(0) did not run within 10s")
-	}
-	if stop() {
-		t.Error("stop after the function ran = true, want false")
-	}
+		fired := make(chan time.Duration, 1)
+		stop = clock.AfterFunc(time.Minute, func() { fired <- time.Since(start) })
+		time.Sleep(time.Minute - 1) // bubble time: the subject
+		synctest.Wait()
+		if len(fired) != 0 {
+			t.Fatal("AfterFunc(1m) ran before a minute passed")
+		}
+		if at := <-fired; at != time.Minute {
+			t.Errorf("AfterFunc(1m) ran %v after, want 1m", at)
+		}
+		if stop() {
+			t.Error("stop after the function ran = true, want false")
+		}
+		time.Sleep(2 * time.Hour) // bubble time: the stopped function's passes too, and it must not run
+	})
 }

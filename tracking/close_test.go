@@ -4,58 +4,66 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 // A table starts no goroutine of its own, holding entries or sweeping them
 // (OnTimeout's goroutines end with the sweep), and Close leaves none behind.
+// In a synctest bubble, synctest.Wait returns once every other goroutine of
+// the bubble has exited or is blocked for good, so what is left then is
+// exactly what the tables left.
 func TestTableLeavesNoGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	var timeouts atomic.Int32
-	clock := newTestClock()
-	tables := make([]*Table[int], 5)
-	for i := range tables {
-		table, err := New(Options[int]{
-			TTL:       time.Minute,
-			Clock:     clock,
-			OnTimeout: func(Entry[int]) { timeouts.Add(1) },
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tables[i] = table
-		for j := range 10 {
-			// Half expire at 30s, the rest at the 1m TTL.
-			e := Entry[int]{ID: fmt.Sprint(j)}
-			if j%2 == 0 {
-				e.Expires = testStart.Add(30 * time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		before := bubbleGoroutines(t)
+		var timeouts atomic.Int32
+		clock := newTestClock()
+		tables := make([]*Table[int], 5)
+		for i := range tables {
+			table, err := New(Options[int]{
+				TTL:       time.Minute,
+				Clock:     clock,
+				OnTimeout: func(Entry[int]) { timeouts.Add(1) },
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err := table.Add(ctx, e); err != nil {
+			tables[i] = table
+			for j := range 10 {
+				// Half expire at 30s, the rest at the 1m TTL.
+				e := Entry[int]{ID: fmt.Sprint(j)}
+				if j%2 == 0 {
+					e.Expires = testStart.Add(30 * time.Second)
+				}
+				if err := table.Add(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		clock.Advance(30 * time.Second) // several entries per sweep: concurrent OnTimeout
+		if got := timeouts.Load(); got != 25 {
+			t.Fatalf("%d timeouts after 30s, want 25", got)
+		}
+		synctest.Wait()
+		if left := startedSince(t, before); len(left) > 0 {
+			t.Fatalf("%d goroutines with tables open and nothing due:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+		for _, table := range tables {
+			if err := table.Close(); err != nil {
 				t.Fatal(err)
 			}
 		}
-	}
-	clock.Advance(30 * time.Second) // several entries per sweep: concurrent OnTimeout
-	if got := timeouts.Load(); got != 25 {
-		t.Fatalf("%d timeouts after 30s, want 25", got)
-	}
-	waitFor(t, "goroutines to return to their starting count with tables open", func() bool {
-		return runtime.NumGoroutine() <= before
-	})
-	for _, table := range tables {
-		if err := table.Close(); err != nil {
-			t.Fatal(err)
+		synctest.Wait()
+		if left := startedSince(t, before); len(left) > 0 {
+			t.Fatalf("%d goroutines after Close:\n%s", len(left), strings.Join(left, "\n\n"))
 		}
-	}
-	waitFor(t, "goroutines to return to their starting count after Close", func() bool {
-		return runtime.NumGoroutine() <= before
+		if n := pendingTimers(clock); n != 0 {
+			t.Errorf("%d timers scheduled after every table closed, want 0", n)
+		}
 	})
-	if n := pendingTimers(clock); n != 0 {
-		t.Errorf("%d timers scheduled after every table closed, want 0", n)
-	}
 }
 
 func TestCloseDropsPendingSilently(t *testing.T) {
@@ -125,48 +133,54 @@ func TestCloseStopsTimer(t *testing.T) {
 	}
 }
 
+// Shutdown waits for the OnTimeout calls in flight, up to its context's
+// end. In a synctest bubble, where the bounded Shutdown's 20ms pass only
+// once everything else waits.
 func TestShutdownWaitsForOnTimeout(t *testing.T) {
-	entered := make(chan struct{})
-	release := make(chan struct{})
-	var finished atomic.Bool
-	table, clock, _ := newTestTable(t, Options[string]{
-		OnTimeout: func(Entry[string]) {
-			close(entered)
-			<-release
-			finished.Store(true)
-		},
-	})
-	mustAdd(t, table, Entry[string]{ID: "a"})
-	advanced := make(chan struct{})
-	go func() {
-		defer close(advanced)
-		clock.Advance(time.Hour)
-	}()
-	<-entered
+	synctest.Test(t, func(t *testing.T) {
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		var finished atomic.Bool
+		table, clock, _ := newTestTable(t, Options[string]{
+			OnTimeout: func(Entry[string]) {
+				close(entered)
+				<-release
+				finished.Store(true)
+			},
+		})
+		mustAdd(t, table, Entry[string]{ID: "a"})
+		advanced := make(chan struct{})
+		go func() {
+			defer close(advanced)
+			clock.Advance(time.Hour)
+		}()
+		<-entered
 
-	// The callback is blocked, so a bounded Shutdown must give up.
-	bounded, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if err := table.Shutdown(bounded); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Shutdown with a callback in flight = %v, want DeadlineExceeded", err)
-	}
-	if err := table.Add(ctx, Entry[string]{ID: "b"}); !errors.Is(err, ErrClosed) {
-		t.Errorf("Add after a timed-out Shutdown = %v, want ErrClosed", err)
-	}
+		// The callback is blocked, so a bounded Shutdown must give up.
+		bounded, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		if err := table.Shutdown(bounded); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown with a callback in flight = %v, want DeadlineExceeded", err)
+		}
+		if err := table.Add(ctx, Entry[string]{ID: "b"}); !errors.Is(err, ErrClosed) {
+			t.Errorf("Add after a timed-out Shutdown = %v, want ErrClosed", err)
+		}
 
-	closed := make(chan error, 1)
-	go func() { closed <- table.Close() }()
-	close(release)
-	select {
-	case err := <-closed:
-		if err != nil {
+		closed := make(chan error, 1)
+		go func() { closed <- table.Close() }()
+		synctest.Wait()
+		select {
+		case err := <-closed:
+			t.Fatalf("Close = %v while the OnTimeout call in flight was blocked, want it to wait", err)
+		default:
+		}
+		close(release)
+		if err := <-closed; err != nil {
 			t.Errorf("Close = %v", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not return after the callback finished")
-	}
-	if !finished.Load() {
-		t.Error("Close returned before the OnTimeout call in flight finished")
-	}
-	<-advanced
+		if !finished.Load() {
+			t.Error("Close returned before the OnTimeout call in flight finished")
+		}
+		<-advanced
+	})
 }

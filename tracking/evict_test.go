@@ -85,7 +85,7 @@ func TestOnEvictMayCallTable(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Add: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitLimit(t)):
 		t.Fatal("Add deadlocked with an OnEvict that calls into the table")
 	}
 	// "a" was evicted; its callback resolved "b" and re-added "a-again".

@@ -69,13 +69,17 @@ func (b *redisBackend) client(t testing.TB, contextTimeouts bool) *redis.Client 
 	return c
 }
 
-// clientVia is client, connecting through addr (a proxy) instead.
+// clientVia is client, connecting through addr (a proxy) instead. Its
+// reads and writes have no timeout of their own, so that against a
+// server that hangs nothing but the store's CallTimeout (or the caller's
+// context) ends a call: see returns.
 func (b *redisBackend) clientVia(t testing.TB, addr string, contextTimeouts bool) *redis.Client {
 	t.Helper()
 	opts := *b.opts
 	opts.Addr = addr
 	opts.ContextTimeoutEnabled = contextTimeouts
 	opts.MaxRetries = -1 // the test counts on one attempt per call
+	opts.ReadTimeout, opts.WriteTimeout = -1, -1
 	c := redis.NewClient(&opts)
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -183,8 +187,34 @@ func closeStoreWithin(t testing.TB, s Store[string]) {
 		if err != nil {
 			t.Errorf("Close: %v", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Error("Close did not return within 10s")
+	case <-time.After(waitLimit(t)):
+		t.Error("Close did not return: it is blocked")
+	}
+}
+
+// returns runs call, which something should end (CallTimeout, a context's
+// deadline, an error), and returns how long it took and its error. It
+// fails the test if call has not returned within waitLimit: on a client
+// from clientVia, a call to a server that hangs that nothing ends would
+// wait for ever.
+func returns(t testing.TB, what string, call func() error) (time.Duration, error) {
+	t.Helper()
+	type result struct {
+		err  error
+		took time.Duration
+	}
+	done := make(chan result, 1)
+	go func() {
+		start := time.Now()
+		err := call()
+		done <- result{err, time.Since(start)}
+	}()
+	select {
+	case r := <-done:
+		return r.took, r.err
+	case <-time.After(waitLimit(t)):
+		t.Fatalf("%s with Redis down did not return: nothing bounds the call", what)
+		return 0, nil
 	}
 }
 

@@ -3,10 +3,10 @@ package tracking
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -203,7 +203,7 @@ func TestOnTimeoutMayCallTable(t *testing.T) {
 	}()
 	select {
 	case <-advanced:
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitLimit(t)):
 		t.Fatal("the timeout deadlocked with an OnTimeout that calls into the table")
 	}
 	if err := <-calledBack; err != nil {
@@ -287,80 +287,84 @@ func TestIdleTableArmsNothing(t *testing.T) {
 }
 
 // The entries of one sweep are handed to OnTimeout concurrently: two calls
-// that each wait for the other both finish.
+// that each wait for the other both finish. In a synctest bubble, calls
+// made one after the other would leave the first waiting with every other
+// goroutine blocked, and the bubble's clock would move to its timeout at
+// once.
 func TestOnTimeoutRunsConcurrently(t *testing.T) {
-	const n = 3
-	var arrived sync.WaitGroup
-	arrived.Add(n)
-	allArrived := make(chan struct{})
-	go func() {
-		arrived.Wait()
-		close(allArrived)
-	}()
-	var met atomic.Int32
-	table, clock, _ := newTestTable(t, Options[string]{
-		OnTimeout: func(e Entry[string]) {
-			arrived.Done()
-			select {
-			case <-allArrived:
-				met.Add(1)
-			case <-time.After(10 * time.Second):
-				t.Errorf("OnTimeout(%s) waited 10s for the others: the calls are not concurrent", e.ID)
-			}
-		},
+	synctest.Test(t, func(t *testing.T) {
+		const n = 3
+		var arrived sync.WaitGroup
+		arrived.Add(n)
+		allArrived := make(chan struct{})
+		go func() {
+			arrived.Wait()
+			close(allArrived)
+		}()
+		var met atomic.Int32
+		table, clock, _ := newTestTable(t, Options[string]{
+			OnTimeout: func(e Entry[string]) {
+				arrived.Done()
+				select {
+				case <-allArrived:
+					met.Add(1)
+				case <-time.After(time.Hour): // bubble time: passes only if nothing else can happen
+					t.Errorf("OnTimeout(%s) waited for the others in vain: the calls are not concurrent", e.ID)
+				}
+			},
+		})
+		for i := range n {
+			mustAdd(t, table, Entry[string]{ID: fmt.Sprint(i)})
+		}
+		clock.Advance(time.Minute)
+		if got := met.Load(); got != n {
+			t.Errorf("%d OnTimeout calls met the others, want %d", got, n)
+		}
 	})
-	for i := range n {
-		mustAdd(t, table, Entry[string]{ID: fmt.Sprint(i)})
-	}
-	clock.Advance(time.Minute)
-	if got := met.Load(); got != n {
-		t.Errorf("%d OnTimeout calls met the others, want %d", got, n)
-	}
 }
 
 // Advance, and so the sweep its timer runs, returns only after OnTimeout
-// has returned, for one expired entry or several.
+// has returned, for one expired entry or several. In a synctest bubble,
+// synctest.Wait returns once every goroutine is blocked: the calls have
+// all started then, and Advance either has returned or is waiting.
 func TestAdvanceWaitsForOnTimeout(t *testing.T) {
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprintf("%d entries", n), func(t *testing.T) {
-			entered := make(chan struct{}, n)
-			release := make(chan struct{})
-			var finished atomic.Int32
-			table, clock, _ := newTestTable(t, Options[string]{
-				OnTimeout: func(Entry[string]) {
-					entered <- struct{}{}
-					<-release
-					finished.Add(1)
-				},
-			})
-			for i := range n {
-				mustAdd(t, table, Entry[string]{ID: fmt.Sprint(i)})
-			}
-			advanced := make(chan struct{})
-			go func() {
-				defer close(advanced)
-				clock.Advance(time.Minute)
-			}()
-			for i := range n {
-				select {
-				case <-entered:
-				case <-time.After(10 * time.Second):
-					close(release) // let the calls that did start finish
-					t.Fatalf("only %d of %d OnTimeout calls started within 10s", i, n)
+			synctest.Test(t, func(t *testing.T) {
+				entered := make(chan struct{}, n)
+				release := make(chan struct{})
+				var finished atomic.Int32
+				table, clock, _ := newTestTable(t, Options[string]{
+					OnTimeout: func(Entry[string]) {
+						entered <- struct{}{}
+						<-release
+						finished.Add(1)
+					},
+				})
+				for i := range n {
+					mustAdd(t, table, Entry[string]{ID: fmt.Sprint(i)})
 				}
-			}
-			select {
-			case <-advanced:
-				t.Fatal("Advance returned while OnTimeout calls were blocked")
-			case <-time.After(20 * time.Millisecond):
-				// A bug could return any time; the check below is the
-				// deterministic one.
-			}
-			close(release)
-			<-advanced
-			if got := finished.Load(); got != int32(n) {
-				t.Errorf("Advance returned after %d of %d OnTimeout calls finished", got, n)
-			}
+				advanced := make(chan struct{})
+				go func() {
+					defer close(advanced)
+					clock.Advance(time.Minute)
+				}()
+				synctest.Wait()
+				if got := len(entered); got != n {
+					close(release) // let the calls that did start finish
+					t.Fatalf("%d of %d OnTimeout calls started, want all, at once", got, n)
+				}
+				select {
+				case <-advanced:
+					t.Fatal("Advance returned while OnTimeout calls were blocked")
+				default:
+				}
+				close(release)
+				<-advanced
+				if got := finished.Load(); got != int32(n) {
+					t.Errorf("Advance returned after %d of %d OnTimeout calls finished", got, n)
+				}
+			})
 		})
 	}
 }
@@ -368,65 +372,65 @@ func TestAdvanceWaitsForOnTimeout(t *testing.T) {
 // TestTimerFiresOnSystemClock is the one test of the real time path: a
 // table on the system clock, entries with short lifetimes, and no call to
 // Sweep, so every OnTimeout comes from the table's own timer, off the path
-// of Add and Resolve, once per entry.
+// of Add and Resolve, once per entry. It runs in a synctest bubble, where
+// the system clock is the bubble's: time passes only when every goroutine
+// waits, so each entry times out at its own expiry, in its own sweep.
 func TestTimerFiresOnSystemClock(t *testing.T) {
-	type firing struct {
-		id      string
-		replies int
-		early   bool // fired before the entry's expiry
-	}
-	fired := make(chan firing, 10)
-	table, err := New(Options[string]{
-		TTL: 20 * time.Millisecond,
-		OnTimeout: func(e Entry[string]) {
-			fired <- firing{e.ID, e.Replies, time.Now().Before(e.Expires)}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeWithin(t, table)
-
-	if err := table.Add(ctx, Entry[string]{ID: "soon", Streaming: true}); err != nil {
-		t.Fatal(err)
-	}
-	// "later" is added after "soon" but expires first: the timer re-arms
-	// for it. "last" expires well after both, so its timer is re-armed by
-	// a sweep.
-	if err := table.Add(ctx, Entry[string]{ID: "later", Expires: time.Now().Add(5 * time.Millisecond)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := table.Add(ctx, Entry[string]{ID: "last", Expires: time.Now().Add(100 * time.Millisecond)}); err != nil {
-		t.Fatal(err)
-	}
-	// An hour-long entry must not hold the others up.
-	if err := table.Add(ctx, Entry[string]{ID: "hour", Expires: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-
-	var got []firing
-	deadline := time.After(10 * time.Second)
-	for len(got) < 3 {
-		select {
-		case f := <-fired:
-			got = append(got, f)
-		case <-deadline:
-			t.Fatalf("the timer fired %v within 10s, want soon, later and last", got)
+	synctest.Test(t, func(t *testing.T) {
+		type firing struct {
+			id      string
+			replies int
+			at      time.Duration // after the start
 		}
-	}
-	closeWithin(t, table) // waits for OnTimeout calls in flight
-	close(fired)
-	for f := range fired {
-		got = append(got, f)
-	}
-	// On a stalled machine entries may expire in one sweep, and those are
-	// handed over concurrently: compare without order.
-	slices.SortFunc(got, func(a, b firing) int { return strings.Compare(a.id, b.id) })
-	want := []firing{{"last", 0, false}, {"later", 0, false}, {"soon", 0, false}}
-	if !slices.Equal(got, want) {
-		t.Errorf("OnTimeout calls = %v, want %v", got, want)
-	}
-	if s := table.Stats(); s.TimedOut != 3 || s.Dropped != 1 {
-		t.Errorf("Stats = %+v, want TimedOut 3, Dropped 1", s)
-	}
+		start := time.Now()
+		fired := make(chan firing, 10)
+		table, err := New(Options[string]{
+			TTL: 20 * time.Millisecond,
+			OnTimeout: func(e Entry[string]) {
+				fired <- firing{e.ID, e.Replies, time.Since(start)}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeWithin(t, table)
+
+		if err := table.Add(ctx, Entry[string]{ID: "soon", Streaming: true}); err != nil {
+			t.Fatal(err)
+		}
+		// "later" is added after "soon" but expires first: the timer re-arms
+		// for it. "last" expires well after both, so its timer is re-armed by
+		// a sweep.
+		if err := table.Add(ctx, Entry[string]{ID: "later", Expires: start.Add(5 * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := table.Add(ctx, Entry[string]{ID: "last", Expires: start.Add(100 * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+		// An hour-long entry must not hold the others up.
+		if err := table.Add(ctx, Entry[string]{ID: "hour", Expires: start.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+
+		time.Sleep(100*time.Millisecond - 1) // bubble time: the subject; "last" is not due yet
+		synctest.Wait()
+		if len(fired) != 2 {
+			t.Errorf("%d timeouts just before 100ms, want 2 (later and soon)", len(fired))
+		}
+		time.Sleep(1) // bubble time: "last" is due, and its sweep runs before Wait returns
+		synctest.Wait()
+		closeWithin(t, table)
+		close(fired)
+		var got []firing
+		for f := range fired {
+			got = append(got, f)
+		}
+		want := []firing{{"later", 0, 5 * time.Millisecond}, {"soon", 0, 20 * time.Millisecond}, {"last", 0, 100 * time.Millisecond}}
+		if !slices.Equal(got, want) {
+			t.Errorf("OnTimeout calls = %v, want %v: each entry at its expiry", got, want)
+		}
+		if s := table.Stats(); s.TimedOut != 3 || s.Dropped != 1 {
+			t.Errorf("Stats = %+v, want TimedOut 3, Dropped 1", s)
+		}
+	})
 }
