@@ -4,53 +4,60 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 // TestCloseLeavesNoGoroutines runs the cloud through every kind of
 // background work, leaves some of it pending, and checks that Close
-// returns the process to its goroutine count.
+// leaves no goroutine behind. It runs in a synctest bubble, on an
+// in-memory network (a goroutine reading a real socket is never durably
+// blocked): synctest.Wait returns once every other goroutine of the bubble
+// has exited or is blocked for good, so what is left then is exactly what
+// was left behind.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
+	synctest.Test(t, func(t *testing.T) {
+		before := bubbleGoroutines(t)
+		start := time.Now() // the bubble's clock
+		mem := newMemNet()
 
-	f := &fakeService{secret: []byte("k"), subs: []string{"__svc-svc-ex"}}
-	srv := httptest.NewServer(f)
-	c := NewCloud()
-	a := newAPI(t, c)
-	org := c.NewOrg("acme")
-	fast := org.AddSensor(SensorConfig{})
-	slow := org.AddSensor(SensorConfig{Latency: time.Hour})
-	svc, err := c.Register(testContext(t), ServiceConfig{Name: "svc", Secret: "k", URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	installWithRule(t, a, svc, org)
-	a.task(org, fast.SID, "svc-svc-ex/a", "history_dump")
-	waitIdle(t, c)
-	a.task(org, slow.SID, "svc-svc-ex/b", "os_version", "os_users") // still pending at Close
-	if len(svc.Detections()) == 0 {
-		t.Fatal("no detection delivered")
-	}
-
-	c.Close()
-	srv.Close()
-	a.client.CloseIdleConnections()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= before {
-			break
+		f := &fakeService{secret: []byte("k"), subs: []string{"__svc-svc-ex"}}
+		srv := httptest.NewUnstartedServer(f)
+		srv.Listener.Close()
+		srv.Listener = mem.listen()
+		srv.Start()
+		c := NewCloud(WithListener(mem.listen()))
+		c.client.Transport.(*http.Transport).DialContext = mem.dial // webhooks by URL
+		a := &restClient{t: t, base: c.URL(), client: &http.Client{Transport: &http.Transport{DialContext: mem.dial}}}
+		org := c.NewOrg("acme")
+		fast := org.AddSensor(SensorConfig{})
+		slow := org.AddSensor(SensorConfig{Latency: time.Hour})
+		svc, err := c.Register(testContext(t), ServiceConfig{Name: "svc", Secret: "k", URL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+		installWithRule(t, a, svc, org)
+		a.task(org, fast.SID, "svc-svc-ex/a", "history_dump")
+		waitIdle(t, c)
+		a.task(org, slow.SID, "svc-svc-ex/b", "os_version", "os_users") // still pending at Close
+		if len(svc.Detections()) == 0 {
+			t.Fatal("no detection delivered")
 		}
-		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond) // polling the count; nothing to wait on
-	}
+		if elapsed := time.Since(start); elapsed >= slow.Latency() {
+			t.Fatalf("the bubble's clock moved %v: the slow sensor's task is not pending at Close", elapsed)
+		}
+
+		c.Close()
+		srv.Close()
+		a.client.CloseIdleConnections()
+
+		synctest.Wait()
+		if left := startedSince(t, before); len(left) > 0 {
+			t.Fatalf("%d goroutines left after Close:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+	})
 }
 
 func TestWithListenerServesOnTheGivenAddress(t *testing.T) {

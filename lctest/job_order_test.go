@@ -37,7 +37,7 @@ func TestJobReadsInNarrativeOrderWhenResponsesComeBackOutOfOrder(t *testing.T) {
 			a.task(org, s.SID, "svc-svc-ex/u", "os_version")
 			select {
 			case <-answered:
-			case <-time.After(testTimeout):
+			case <-time.After(waitLimit(t)):
 				return map[string]any{"success": false, "error": "the continuation was never answered"}
 			}
 			return map[string]any{"success": true, "data": map[string]any{}, "jobs": []any{
