@@ -46,17 +46,42 @@ type fleet struct {
 	tasked   map[interactive.TaskID]string // task -> sensor
 	resolved map[interactive.TaskID][]string
 	timedOut map[interactive.TaskID][]string
-	requests atomic.Int64 // request handler runs
+	noted    chan struct{} // closed, and replaced, by each note
+	requests atomic.Int64  // request handler runs
 }
 
 func newFleet() *fleet {
-	return &fleet{tasked: map[interactive.TaskID]string{}, resolved: map[interactive.TaskID][]string{}, timedOut: map[interactive.TaskID][]string{}}
+	return &fleet{tasked: map[interactive.TaskID]string{}, resolved: map[interactive.TaskID][]string{}, timedOut: map[interactive.TaskID][]string{},
+		noted: make(chan struct{})}
 }
 
 func (f *fleet) note(m map[interactive.TaskID][]string, id interactive.TaskID, what string) {
 	f.mu.Lock()
 	m[id] = append(m[id], what)
+	close(f.noted)
+	f.noted = make(chan struct{})
 	f.mu.Unlock()
+}
+
+// awaitTimedOut waits until n tasks have timed out: a timeout another
+// replica's sweep relays to the one holding its closure runs there after
+// the sweep.
+func (f *fleet) awaitTimedOut(t *testing.T, n int) {
+	t.Helper()
+	limit := time.After(waitLimit(t))
+	for {
+		f.mu.Lock()
+		got, noted := len(f.timedOut), f.noted
+		f.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-noted:
+		case <-limit:
+			t.Fatalf("%d tasks timed out, want %d", got, n)
+		}
+	}
 }
 
 // replica starts one process of the survey service: a request names a
@@ -200,6 +225,8 @@ func TestReplicasResolveAndTimeOutEachTaskOnce(t *testing.T) {
 	if err := cloud.WaitIdle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// Every response, and every look for queued job updates, is done.
+	quiet := time.Now()
 
 	f.mu.Lock()
 	if len(f.tasked) != tasks {
@@ -207,12 +234,8 @@ func TestReplicasResolveAndTimeOutEachTaskOnce(t *testing.T) {
 	}
 	f.mu.Unlock()
 	// Past every TTL: the replicas' sweeps claim the unanswered tasks.
-	eventually(t, "every unanswered task to time out", func() bool {
-		clock.Advance(30 * time.Second)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return len(f.timedOut) >= tasks/10
-	})
+	clock.Advance(time.Minute + time.Second)
+	f.awaitTimedOut(t, tasks/10)
 	clock.Advance(2 * time.Minute) // and nothing more fires
 
 	f.mu.Lock()
@@ -242,13 +265,17 @@ func TestReplicasResolveAndTimeOutEachTaskOnce(t *testing.T) {
 		t.Error("no reply reached a replica other than its closure's owner: the run did not exercise the relay")
 	}
 
-	// The timeouts' job updates ride the next responses to the org.
-	eventually(t, "the queued job updates to be delivered", func() bool {
-		if _, err := reg.Tick(t.Context(), org, "org_per_1h"); err != nil {
-			t.Fatal(err)
-		}
-		return procs[0].Stats().QueuedJobs == 0
-	})
+	// The timeouts' job updates ride the next response to the org: a
+	// replica that found none queued looks in Redis again TakeEvery later
+	// (real time), so whichever replica the response comes from, it
+	// carries them all once that has passed since the last look.
+	time.Sleep(time.Until(quiet.Add(interactive.TakeEvery))) // that interval passing is the subject
+	if _, err := reg.Tick(t.Context(), org, "org_per_1h"); err != nil {
+		t.Fatal(err)
+	}
+	if q := procs[0].Stats().QueuedJobs; q != 0 {
+		t.Errorf("%d job updates still queued after the next response", q)
+	}
 	closed := 0
 	for _, j := range reg.Jobs() {
 		n := 0
@@ -411,13 +438,9 @@ func TestReplicasAsAnExtension(t *testing.T) {
 	if n := cloud.PendingContinuations(); n != 0 {
 		t.Errorf("%d continuations pending; want none: the shared store times tasks out", n)
 	}
-	eventually(t, "the unanswered task to time out", func() bool {
-		clock.Advance(30 * time.Second)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return len(f.timedOut) == 1
-	})
-	clock.Advance(2 * time.Minute)
+	clock.Advance(time.Minute + time.Second) // past the TTL
+	f.awaitTimedOut(t, 1)
+	clock.Advance(2 * time.Minute) // and nothing more fires
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var resolved, timedOut []string
