@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -289,22 +290,28 @@ func TestCommandsAreActions(t *testing.T) {
 }
 
 func TestDeadlineOnContext(t *testing.T) {
-	svc, _ := newService(t, nil, extension.WithDeadline(42*time.Second))
-	var left time.Duration
+	const deadline = 42 * time.Second
+	svc, _ := newService(t, nil, extension.WithDeadline(deadline))
+	var got time.Time
+	var has bool
 	svc.OnRequest(func(ctx context.Context, r *service.Request) service.Response {
-		d, _ := ctx.Deadline()
-		left = time.Until(d)
+		got, has = ctx.Deadline()
 		return service.OK(nil)
 	})
+	// The deadline is WithDeadline after the message arrived: between the
+	// request's start and its end.
+	before := time.Now()
 	newCloud(t, svc).request("request", map[string]any{})
-	if left <= 40*time.Second || left > 42*time.Second {
-		t.Errorf("deadline %v away, want about 42s", left)
+	after := time.Now()
+	if !has || got.Before(before.Add(deadline)) || got.After(after.Add(deadline)) {
+		t.Errorf("deadline %v (set: %v), want %v after the message arrived, between %v and %v", got, has, deadline, before.Add(deadline), after.Add(deadline))
 	}
 }
 
 func TestIdempotencyKeyHandledOnce(t *testing.T) {
 	svc, _ := newService(t, nil)
 	var runs atomic.Int32
+	blocked := make(chan struct{}, 10) // a handler waits for release
 	release := make(chan struct{})
 	svc.SetRequestParams(service.Params{"mode": {Type: service.ParamStr}})
 	svc.OnRequest(func(ctx context.Context, r *service.Request) service.Response {
@@ -313,6 +320,7 @@ func TestIdempotencyKeyHandledOnce(t *testing.T) {
 		case "retry":
 			return service.Retry(errors.New("later"))
 		case "block":
+			blocked <- struct{}{}
 			<-release
 		}
 		return service.OK(map[string]any{"run": n})
@@ -332,9 +340,7 @@ func TestIdempotencyKeyHandledOnce(t *testing.T) {
 	// A repeat while the first is in progress is told to come back.
 	var wg sync.WaitGroup
 	wg.Go(func() { c.requestKeyed("dup-3", "request", map[string]any{"mode": "block"}) })
-	for runs.Load() != 4 {
-		time.Sleep(time.Millisecond)
-	}
+	await(t, "the first delivery's handler", blocked)
 	if a := c.requestKeyed("dup-3", "request", map[string]any{"mode": "block"}); a.Status != 500 || !a.retriable() {
 		t.Errorf("in progress: %d %s", a.Status, a.Raw)
 	}
@@ -356,26 +362,31 @@ func TestGzipBombRefusedWithBoundedMemory(t *testing.T) {
 	_ = zw.Close()
 	bomb := bytes.Repeat(one.Bytes(), 256)
 
-	send := func() (int, time.Duration, uint64) {
+	// send returns the status, how many bytes of the body were read and
+	// how many the refusal allocated.
+	send := func() (int, int64, uint64) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		start := time.Now()
-		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(bomb))
+		body := &countingReader{r: bytes.NewReader(bomb)}
+		req := httptest.NewRequest(http.MethodPost, "/", body)
+		req.ContentLength = int64(len(bomb))
 		req.Header.Set("Content-Encoding", "gzip")
 		req.Header.Set(extension.SignatureHeader, strings.Repeat("0", 64))
 		rec := httptest.NewRecorder()
 		svc.ServeHTTP(rec, req)
-		took := time.Since(start)
 		runtime.ReadMemStats(&after)
-		return rec.Code, took, after.TotalAlloc - before.TotalAlloc
+		return rec.Code, body.n, after.TotalAlloc - before.TotalAlloc
 	}
-	status, took, alloc := send()
+	status, read, alloc := send()
 	if status != http.StatusRequestEntityTooLarge {
 		t.Errorf("bomb answered %d, want 413", status)
 	}
-	if took > time.Second {
-		t.Errorf("bomb took %v to refuse", took)
+	// Refused just past the limit, early in the second member: the rest is
+	// never read, let alone inflated. 64 KiB is ample for the readers'
+	// buffers.
+	if most := int64(2*one.Len() + 64<<10); read > most {
+		t.Errorf("refusing the bomb read %d of its %d bytes, want at most %d: what is past the limit is inflated too", read, len(bomb), most)
 	}
 	if alloc > 8*limit {
 		t.Errorf("refusing the bomb allocated %d bytes; the limit is %d", alloc, limit)
@@ -582,4 +593,16 @@ func TestUseIdempotencyStoreReplacesOnlyTheDefault(t *testing.T) {
 	if configured.begins.Load() != 1 || ignored.begins.Load() != 0 {
 		t.Errorf("claims: configured store %d, handed-over store %d; want the configured one to stay (1, 0)", configured.begins.Load(), ignored.begins.Load())
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
