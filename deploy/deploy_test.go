@@ -3,11 +3,11 @@ package deploy
 import (
 	"bufio"
 	"debug/elf"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,85 +42,25 @@ func buildLine(t *testing.T) (cmd, example string) {
 
 func TestMain(m *testing.M) { testproc.Main(m) }
 
-// modulePath is this repository's module, for the recipe's package path.
-const modulePath = "github.com/lcsvc/lcservice"
-
-// recipe splits the Dockerfile's build command into the go command's
-// extra environment, its build flags and the package, with the image's
-// EXAMPLE in place and the output path left out.
-func recipe(t *testing.T, cmd, example string) (env, flags []string, pkg string) {
-	t.Helper()
-	words, err := shellWords(strings.ReplaceAll(cmd, "${EXAMPLE}", example))
-	if err != nil {
-		t.Fatalf("%s: %v", cmd, err)
-	}
-	for len(words) > 0 && strings.Contains(words[0], "=") {
-		env, words = append(env, words[0]), words[1:]
-	}
-	if len(words) < 3 || words[0] != "go" || words[1] != "build" {
-		t.Fatalf("%q is not a go build command", cmd)
-	}
-	words = words[2:]
-	pkg, words = words[len(words)-1], words[:len(words)-1]
-	for i := 0; i < len(words); i++ {
-		if words[i] == "-o" && i+1 < len(words) {
-			i++ // the image's path; the test builds where it can
-			continue
-		}
-		flags = append(flags, words[i])
-	}
-	rel, ok := strings.CutPrefix(pkg, "./")
-	if !ok {
-		t.Fatalf("the recipe builds %q; want a path from the repository root (./examples/...)", pkg)
-	}
-	return env, flags, modulePath + "/" + rel
-}
-
-// shellWords splits s into words as sh does for quoting alone: single and
-// double quotes group, and are removed.
-func shellWords(s string) ([]string, error) {
-	var words []string
-	var w strings.Builder
-	in, quote := false, byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote != 0:
-			w.WriteByte(c)
-		case c == '\'' || c == '"':
-			quote, in = c, true
-		case c == ' ' || c == '\t':
-			if in {
-				words, in = append(words, w.String()), false
-				w.Reset()
-			}
-		default:
-			w.WriteByte(c)
-			in = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
-	}
-	if in {
-		words = append(words, w.String())
-	}
-	return words, nil
-}
-
 func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	cmd, example := buildLine(t)
+	cmd, _ := buildLine(t)
 	if !strings.HasPrefix(cmd, "CGO_ENABLED=0 go build ") {
 		t.Fatalf("the image's binary must be built without cgo: %q", cmd)
 	}
-	// The recipe's own command, with the output in the test's directory.
-	env, flags, pkg := recipe(t, cmd, example)
-	out, err := testproc.Build(pkg, env, flags)
+	// The recipe's own command, with the output in the test's directory;
+	// the examples' memory tests build with it too.
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := testproc.DockerfileRecipe("Dockerfile", root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := testproc.Build(r.Package, r.Env, r.Flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,13 +129,6 @@ func TestDockerfileBuildsAStaticBinaryThatServes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "lcservice_signature_refused_total") {
 		t.Fatalf("GET /metrics: %s %.300s", resp.Status, body)
-	}
-}
-
-func TestRecipeSplitsTheBuildLine(t *testing.T) {
-	env, flags, pkg := recipe(t, `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/service ./examples/${EXAMPLE}`, "basic")
-	if strings.Join(env, "|") != "CGO_ENABLED=0" || strings.Join(flags, "|") != "-trimpath|-ldflags=-s -w" || pkg != modulePath+"/examples/basic" {
-		t.Errorf("env %q, flags %q, package %q", env, flags, pkg)
 	}
 }
 

@@ -99,7 +99,7 @@ func TestUnsignedUploadsBoundMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hostile load against the example binary")
 	}
-	p := exampletest.Run(t, exampletest.Options{Env: []string{"LC_SHARED_SECRET=" + conformanceSecret}})
+	p := exampletest.Run(t, exampletest.Options{Env: []string{"LC_SHARED_SECRET=" + conformanceSecret}, Production: true})
 
 	// An over-limit Content-Length is refused before any body is sent.
 	c, err := net.Dial("tcp", p.Addr)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,11 @@ type Options struct {
 	// MaxOpenFiles, when positive, is the process's open-file limit (soft
 	// and hard), set by a shell's ulimit before the example starts.
 	MaxOpenFiles int
+	// Production builds the example as deploy/Dockerfile builds the
+	// image's binary (static, stripped, without the race detector), for
+	// tests that bound the process's memory: the race detector's shadow
+	// memory would multiply it.
+	Production bool
 }
 
 // Process is an example running as its own process.
@@ -59,7 +65,7 @@ func Run(t testing.TB, o Options) *Process {
 	if testing.Short() {
 		t.Skip("-short: runs the example as its own process")
 	}
-	bin := testproc.Binary(t, ".")
+	bin := binary(t, o.Production)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +121,39 @@ func Run(t testing.TB, o Options) *Process {
 		t.Fatalf("example exited at start: %v\n%s", p.err, p.Logs())
 	}
 	return nil // not reached
+}
+
+// binary builds the example in the current directory: with the test
+// binary's flags, or as the Dockerfile does.
+func binary(t testing.TB, production bool) string {
+	t.Helper()
+	if !production {
+		return testproc.Binary(t, ".")
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := wd
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			t.Fatalf("no go.mod above %s", wd)
+		}
+		root = parent
+	}
+	r, err := testproc.DockerfileRecipe(filepath.Join(root, "deploy", "Dockerfile"), root, map[string]string{"EXAMPLE": filepath.Base(wd)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := testproc.Build(r.Package, r.Env, r.Flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // Wait waits up to d for the process to exit and returns how it did;
@@ -183,10 +222,11 @@ func (b *lockedBuffer) String() string {
 }
 
 // StartProcess is Start that also returns the process id, for tests that
-// watch the process (its memory, say).
+// watch the process's memory: the example is built as for production
+// (Options.Production).
 func StartProcess(t testing.TB, env ...string) (url string, pid int) {
 	t.Helper()
-	p := Run(t, Options{Env: env})
+	p := Run(t, Options{Env: env, Production: true})
 	return p.URL, p.Cmd.Process.Pid
 }
 
