@@ -1,6 +1,7 @@
 package lctest
 
 import (
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,7 @@ import (
 // was left behind.
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		before := bubbleGoroutines(t)
+		before := bubble.Goroutines(t)
 		start := time.Now() // the bubble's clock
 		mem := newMemNet()
 
@@ -54,7 +55,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		a.client.CloseIdleConnections()
 
 		synctest.Wait()
-		if left := startedSince(t, before); len(left) > 0 {
+		if left := bubble.StartedSince(t, before); len(left) > 0 {
 			t.Fatalf("%d goroutines left after Close:\n%s", len(left), strings.Join(left, "\n\n"))
 		}
 	})

@@ -9,34 +9,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/lcsvc/lcservice/internal/bubble"
 )
 
-// testContext bounds a wait in the tests: see waitLimit.
+// testContext bounds a wait in the tests: see bubble.WaitLimit.
 func testContext(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit(t))
+	ctx, cancel := context.WithTimeout(context.Background(), bubble.WaitLimit(t))
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// waitLimit is how long a test waits for something that must happen before
-// failing: until shortly before the test binary's deadline (go test
-// -timeout), so that a loaded machine is never taken for a hang, and a
-// hang still fails with a message of its own rather than the binary's
-// panic. In a synctest bubble (where t.Deadline may not be called) it is
-// an hour of the bubble's time, which passes only once every goroutine
-// there waits.
-func waitLimit(t *testing.T) time.Duration {
-	if inBubble() {
-		return time.Hour
-	}
-	deadline, ok := t.Deadline()
-	if !ok {
-		return 24 * time.Hour // -timeout 0: no deadline to keep clear of
-	}
-	left := time.Until(deadline)
-	return max(left-left/10, 0)
 }
 
 // newTestCloud starts a cloud closed at the end of the test.

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lcsvc/lcservice/internal/bubble"
 )
 
 // A handler that tasks a sensor and goes on working until the continuation
@@ -37,7 +39,7 @@ func TestJobReadsInNarrativeOrderWhenResponsesComeBackOutOfOrder(t *testing.T) {
 			a.task(org, s.SID, "svc-svc-ex/u", "os_version")
 			select {
 			case <-answered:
-			case <-time.After(waitLimit(t)):
+			case <-time.After(bubble.WaitLimit(t)):
 				return map[string]any{"success": false, "error": "the continuation was never answered"}
 			}
 			return map[string]any{"success": true, "data": map[string]any{}, "jobs": []any{

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/lcsvc/lcservice/internal/bubble"
 )
 
 // A table starts no goroutine of its own, holding entries or sweeping them
@@ -18,7 +20,7 @@ import (
 // exactly what the tables left.
 func TestTableLeavesNoGoroutines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		before := bubbleGoroutines(t)
+		before := bubble.Goroutines(t)
 		var timeouts atomic.Int32
 		clock := newTestClock()
 		tables := make([]*Table[int], 5)
@@ -48,7 +50,7 @@ func TestTableLeavesNoGoroutines(t *testing.T) {
 			t.Fatalf("%d timeouts after 30s, want 25", got)
 		}
 		synctest.Wait()
-		if left := startedSince(t, before); len(left) > 0 {
+		if left := bubble.StartedSince(t, before); len(left) > 0 {
 			t.Fatalf("%d goroutines with tables open and nothing due:\n%s", len(left), strings.Join(left, "\n\n"))
 		}
 		for _, table := range tables {
@@ -57,7 +59,7 @@ func TestTableLeavesNoGoroutines(t *testing.T) {
 			}
 		}
 		synctest.Wait()
-		if left := startedSince(t, before); len(left) > 0 {
+		if left := bubble.StartedSince(t, before); len(left) > 0 {
 			t.Fatalf("%d goroutines after Close:\n%s", len(left), strings.Join(left, "\n\n"))
 		}
 		if n := pendingTimers(clock); n != 0 {

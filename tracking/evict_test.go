@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"slices"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestOnEvictMayCallTable(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Add: %v", err)
 		}
-	case <-time.After(waitLimit(t)):
+	case <-time.After(bubble.WaitLimit(t)):
 		t.Fatal("Add deadlocked with an OnEvict that calls into the table")
 	}
 	// "a" was evicted; its callback resolved "b" and re-added "a-again".

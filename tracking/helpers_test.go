@@ -2,13 +2,12 @@ package tracking
 
 import (
 	"context"
-	"regexp"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lcsvc/lcservice/internal/bubble"
 )
 
 // testStart is where every test's ManualClock starts.
@@ -114,7 +113,7 @@ func closeWithin[V any](t *testing.T, table *Table[V]) {
 		if err != nil {
 			t.Errorf("Close: %v", err)
 		}
-	case <-time.After(waitLimit(t)):
+	case <-time.After(bubble.WaitLimit(t)):
 		t.Error("Close did not return: it is blocked")
 	}
 }
@@ -145,96 +144,3 @@ func done[V any](t *testing.T, table *Table[V], id string) (Entry[V], bool) {
 	}
 	return e, ok
 }
-
-// waitLimit is how long a test waits for something that must happen (a
-// call returning, a callback running) before failing: until shortly before
-// the test binary's deadline (go test -timeout), so that a loaded machine
-// is never taken for a hang, and a hang still fails with a message of its
-// own rather than the binary's panic. In a synctest bubble it is an hour of
-// the bubble's time, which passes only once every goroutine there waits.
-func waitLimit(t testing.TB) time.Duration {
-	if inBubble() {
-		return time.Hour
-	}
-	var deadline time.Time
-	ok := false
-	if d, has := t.(interface{ Deadline() (time.Time, bool) }); has {
-		deadline, ok = d.Deadline()
-	}
-	if !ok {
-		return 24 * time.Hour // no deadline (-timeout 0, a benchmark) to keep clear of
-	}
-	left := time.Until(deadline)
-	return max(left-left/10, 0)
-}
-
-// inBubble reports whether the caller runs in a synctest bubble.
-func inBubble() bool {
-	buf := make([]byte, 256)
-	_, bubble := goroutineHeader(string(buf[:runtime.Stack(buf, false)]))
-	return bubble != ""
-}
-
-// bubbleGoroutines returns, by goroutine id, the stacks of the goroutines
-// in the caller's synctest bubble other than the caller (the bubble also
-// holds synctest's own). Called right after synctest.Wait, when every
-// other goroutine of the bubble has exited or is durably blocked, those it
-// returns that an earlier call did not are exactly the ones left behind
-// since: see startedSince.
-func bubbleGoroutines(t *testing.T) map[string]string {
-	t.Helper()
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	stacks := strings.Split(string(buf), "\n\n")
-	// The caller's own stack comes first.
-	_, bubble := goroutineHeader(stacks[0])
-	if bubble == "" {
-		t.Fatal("bubbleGoroutines called outside a synctest bubble")
-	}
-	in := map[string]string{}
-	for _, s := range stacks[1:] {
-		if id, b := goroutineHeader(s); b == bubble {
-			in[id] = s
-		}
-	}
-	return in
-}
-
-// startedSince returns the stacks of the goroutines in the caller's bubble
-// that were not in it at before (a bubbleGoroutines).
-func startedSince(t *testing.T, before map[string]string) []string {
-	t.Helper()
-	var started []string
-	for id, s := range bubbleGoroutines(t) {
-		if _, old := before[id]; !old {
-			started = append(started, s)
-		}
-	}
-	return started
-}
-
-// goroutineHeader reads a goroutine's id and synctest bubble ("" if none)
-// from the first line of its stack: "goroutine 7 [chan receive (durable),
-// synctest bubble 1]:".
-func goroutineHeader(stack string) (id, bubble string) {
-	line, _, _ := strings.Cut(stack, "\n")
-	if m := goroutineID.FindStringSubmatch(line); m != nil {
-		id = m[1]
-	}
-	if m := goroutineBubble.FindStringSubmatch(line); m != nil {
-		bubble = m[1]
-	}
-	return id, bubble
-}
-
-var (
-	goroutineID     = regexp.MustCompile(`^goroutine (\d+) \[`)
-	goroutineBubble = regexp.MustCompile(`, synctest bubble (\d+)\b`)
-)

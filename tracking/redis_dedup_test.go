@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/lcsvc/lcservice/extension"
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"github.com/lcsvc/lcservice/service"
+	"github.com/redis/go-redis/v9"
 )
 
 // The de-duplication stores' behaviour is one suite, run against miniredis
@@ -554,7 +554,7 @@ func testDeliveriesTwoServices(t *testing.T, b *redisBackend) {
 		}
 		select {
 		case <-started: // a replica runs the handler; the other waits for its answer
-		case <-time.After(waitLimit(t)):
+		case <-time.After(bubble.WaitLimit(t)):
 			t.Fatalf("round %d: no replica ran the handler", round)
 		}
 		close(gate)
@@ -863,7 +863,7 @@ func testIdempotencyTwoExtensions(t *testing.T, b *redisBackend) {
 	wg.Go(func() { _, first = post(t, svcs[0], extension.SignatureHeader, raw) })
 	select {
 	case <-blocked:
-	case <-time.After(waitLimit(t)):
+	case <-time.After(bubble.WaitLimit(t)):
 		t.Fatal("the first replica never ran the handler")
 	}
 	status, busy := post(t, svcs[1], extension.SignatureHeader, raw)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -187,14 +188,14 @@ func closeStoreWithin(t testing.TB, s Store[string]) {
 		if err != nil {
 			t.Errorf("Close: %v", err)
 		}
-	case <-time.After(waitLimit(t)):
+	case <-time.After(bubble.WaitLimit(t)):
 		t.Error("Close did not return: it is blocked")
 	}
 }
 
 // returns runs call, which something should end (CallTimeout, a context's
 // deadline, an error), and returns how long it took and its error. It
-// fails the test if call has not returned within waitLimit: on a client
+// fails the test if call has not returned within bubble.WaitLimit: on a client
 // from clientVia, a call to a server that hangs that nothing ends would
 // wait for ever.
 func returns(t testing.TB, what string, call func() error) (time.Duration, error) {
@@ -212,7 +213,7 @@ func returns(t testing.TB, what string, call func() error) (time.Duration, error
 	select {
 	case r := <-done:
 		return r.took, r.err
-	case <-time.After(waitLimit(t)):
+	case <-time.After(bubble.WaitLimit(t)):
 		t.Fatalf("%s with Redis down did not return: nothing bounds the call", what)
 		return 0, nil
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/lcsvc/lcservice/internal/bubble"
 )
 
 // expiringEntries are added out of expiry order; "c1" and "c2" tie.
@@ -203,7 +205,7 @@ func TestOnTimeoutMayCallTable(t *testing.T) {
 	}()
 	select {
 	case <-advanced:
-	case <-time.After(waitLimit(t)):
+	case <-time.After(bubble.WaitLimit(t)):
 		t.Fatal("the timeout deadlocked with an OnTimeout that calls into the table")
 	}
 	if err := <-calledBack; err != nil {
