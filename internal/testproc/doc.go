@@ -20,6 +20,8 @@
 //
 // Binary builds a main package once per test binary with the flags the test
 // binary itself was built with (-race when it was), so the build reuses the
-// packages go test compiled already; Command starts a process in a process
-// group of its own that is killed with its group when its context ends.
+// packages go test compiled already; Build does the same for Examples and
+// for a recipe's flags, such as the one DockerfileRecipe reads from a
+// Dockerfile; Command starts a process in a process group of its own that
+// is killed with its group when its context ends.
 package testproc
