@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/extension"
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
 )
@@ -340,7 +341,7 @@ func TestIdempotencyKeyHandledOnce(t *testing.T) {
 	// A repeat while the first is in progress is told to come back.
 	var wg sync.WaitGroup
 	wg.Go(func() { c.requestKeyed("dup-3", "request", map[string]any{"mode": "block"}) })
-	await(t, "the first delivery's handler", blocked)
+	bubble.Await(t, "the first delivery's handler", blocked)
 	if a := c.requestKeyed("dup-3", "request", map[string]any{"mode": "block"}); a.Status != 500 || !a.retriable() {
 		t.Errorf("in progress: %d %s", a.Status, a.Raw)
 	}

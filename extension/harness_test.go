@@ -193,23 +193,3 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-// await waits for a value on ch, failing the test if none comes shortly
-// before the test binary's deadline (go test -timeout): a loaded machine is
-// never taken for a hang, and a hang fails with a message of its own.
-func await[T any](t *testing.T, what string, ch <-chan T) T {
-	t.Helper()
-	limit := 24 * time.Hour // no deadline (-timeout 0)
-	if d, ok := t.Deadline(); ok {
-		left := time.Until(d)
-		limit = left - left/10
-	}
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(limit):
-		t.Fatalf("timed out waiting for %s", what)
-		var zero T
-		return zero
-	}
-}

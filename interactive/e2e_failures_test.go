@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lcsvc/lcservice/interactive"
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
@@ -206,7 +207,7 @@ func TestTimeoutWithTheSystemClock(t *testing.T) {
 	// system clock: the pending store's timer fires then, and its sweep
 	// returns once the timeout has been handled.
 	for w.is.Stats().TimedOut == 0 {
-		await(t, "the pending store's timer", clock.fired)
+		bubble.Await(t, "the pending store's timer", clock.fired)
 	}
 	if n := w.is.Stats().TimedOut; n != 1 {
 		t.Errorf("%d timeouts, want 1", n)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"github.com/lcsvc/lcservice/internal/redistest"
 	"github.com/lcsvc/lcservice/internal/stubapi"
 	"github.com/lcsvc/lcservice/internal/token"
@@ -174,7 +175,7 @@ func TestSharedTimeoutRunsOnceInTheClosureOwner(t *testing.T) {
 		for range 5 {
 			clock.Advance(30 * time.Second)
 		}
-		await(t, "the timeout", firing)
+		bubble.Await(t, "the timeout", firing)
 		clock.Advance(time.Minute)
 		if fired.Load() != 1 || firedIn.Load() != "a" {
 			t.Fatalf("timeout fired %d times, last in %v; want once, in a", fired.Load(), firedIn.Load())
@@ -310,7 +311,7 @@ func TestSharedRelayLostMessagesAreTakenBack(t *testing.T) {
 		add(uuid.NewString(), time.Minute)
 		clock.Advance(2 * time.Minute)
 		// b takes it back relayClaimAfter after relaying it.
-		await(t, "the timeout to be taken back", timedOut)
+		bubble.Await(t, "the timeout to be taken back", timedOut)
 		if m := <-heard; !strings.Contains(m.Payload, `"k":"timeout"`) {
 			t.Errorf("the ghost heard %s; want the relayed timeout", m.Payload)
 		}

@@ -104,3 +104,18 @@ var (
 	goroutineID     = regexp.MustCompile(`^goroutine (\d+) \[`)
 	goroutineBubble = regexp.MustCompile(`, synctest bubble (\d+)\b`)
 )
+
+// Await waits for a value on ch and returns it, failing t if none comes
+// within WaitLimit: a loaded machine is never taken for a hang, and a hang
+// fails with a message naming what was awaited.
+func Await[T any](t testing.TB, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(WaitLimit(t)):
+		t.Fatalf("timed out waiting for %s", what)
+		var zero T
+		return zero
+	}
+}

@@ -33,3 +33,16 @@ func TestGoroutinesLeftInABubble(t *testing.T) {
 		}
 	})
 }
+
+func TestAwaitReturnsTheValueSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ch := make(chan int)
+		go func() {
+			time.Sleep(time.Minute) // virtual time: a value that comes late
+			ch <- 7
+		}()
+		if v := Await(t, "the value", ch); v != 7 {
+			t.Errorf("Await = %d, want 7", v)
+		}
+	})
+}
