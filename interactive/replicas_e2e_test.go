@@ -12,6 +12,7 @@ import (
 
 	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/interactive"
+	"github.com/lcsvc/lcservice/internal/bubble"
 	"github.com/lcsvc/lcservice/internal/redistest"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/lctest"
@@ -68,7 +69,7 @@ func (f *fleet) note(m map[interactive.TaskID][]string, id interactive.TaskID, w
 // the sweep.
 func (f *fleet) awaitTimedOut(t *testing.T, n int) {
 	t.Helper()
-	limit := time.After(waitLimit(t))
+	limit := time.After(bubble.WaitLimit(t))
 	for {
 		f.mu.Lock()
 		got, noted := len(f.timedOut), f.noted

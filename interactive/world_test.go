@@ -164,33 +164,6 @@ func gate(t *testing.T, s *lctest.Sensor, command string) (release func()) {
 	return release
 }
 
-// waitLimit is how long a test waits for something that must happen before
-// failing: until shortly before the test binary's deadline (go test
-// -timeout), so that a loaded machine is never taken for a hang, and a
-// hang still fails with a message of its own rather than the binary's
-// panic.
-func waitLimit(t *testing.T) time.Duration {
-	deadline, ok := t.Deadline()
-	if !ok {
-		return 24 * time.Hour // -timeout 0: no deadline to keep clear of
-	}
-	left := time.Until(deadline)
-	return max(left-left/10, 0)
-}
-
-// await waits for a value on ch, for at most waitLimit.
-func await[T any](t *testing.T, what string, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitLimit(t)):
-		t.Fatalf("timed out waiting for %s", what)
-		var zero T
-		return zero
-	}
-}
-
 // lockedBuffer collects the logs of concurrent handlers.
 type lockedBuffer struct {
 	mu  sync.Mutex

@@ -234,12 +234,7 @@ func TestConnCapEvictionRacingAWebhook(t *testing.T) {
 	var ran atomic.Int32
 	svc.OnOrgInstall(func(context.Context, *Request) Response { ran.Add(1); return OK(nil) })
 	ln := listenHooked(t)
-	accepted := make(chan *heldConn, 2)
-	ln.onAccept = func(c net.Conn) net.Conn {
-		hc := newHeldConn(c)
-		accepted <- hc
-		return hc
-	}
+	accepted := ln.holdConns()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)

@@ -430,14 +430,7 @@ func TestShutdownAnswersStuckWebhooksRetry(t *testing.T) {
 	if answer := <-got; !strings.Contains(answer, `"retry":true`) {
 		t.Errorf("stuck webhook answered %s; want retry", answer)
 	}
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-	case <-time.After(timeout + 10*time.Second):
-		t.Fatalf("Serve still running %v after it was asked to stop, with a %v shutdown timeout", time.Since(start), timeout)
-	}
+	stoppedWithin(t, served, start, timeout)
 	// In flight, it kept its context until little of the timeout was left.
 	if at := <-cancelled; at.Sub(start) < timeout-2*final {
 		t.Errorf("handler cancelled %v into the shutdown; want not before %v", at.Sub(start), timeout-2*final)
@@ -471,14 +464,7 @@ func TestShutdownClosesSilentConnections(t *testing.T) {
 	}
 	start := time.Now()
 	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-	case <-time.After(timeout + 10*time.Second):
-		t.Fatalf("Serve still running %v after it was asked to stop, with a %v shutdown timeout", time.Since(start), timeout)
-	}
+	stoppedWithin(t, served, start, timeout)
 	if svc.aborted.Load() {
 		t.Error("the silent connection held the shutdown until webhooks were cancelled")
 	}
@@ -497,6 +483,32 @@ type heldConn struct {
 	closed, late        chan struct{}
 	reads               chan struct{}
 	closeOnce, lateOnce sync.Once
+}
+
+// stoppedWithin fails t unless Serve, asked to stop at start, returned nil
+// within its shutdown timeout and a generous slack: a bound, not a speed.
+func stoppedWithin(t *testing.T, served <-chan error, start time.Time, timeout time.Duration) {
+	t.Helper()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(timeout + 10*time.Second):
+		t.Fatalf("Serve still running %v after it was asked to stop, with a %v shutdown timeout", time.Since(start), timeout)
+	}
+}
+
+// holdConns makes every connection l accepts a heldConn, handed to the
+// test on the channel it returns (room for two).
+func (l *hookListener) holdConns() <-chan *heldConn {
+	accepted := make(chan *heldConn, 2)
+	l.onAccept = func(c net.Conn) net.Conn {
+		hc := newHeldConn(c)
+		accepted <- hc
+		return hc
+	}
+	return accepted
 }
 
 func newHeldConn(c net.Conn) *heldConn {
@@ -551,12 +563,7 @@ func TestShutdownIdleCloseRacingARequest(t *testing.T) {
 		return OK(nil)
 	})
 	ln := listenHooked(t)
-	accepted := make(chan *heldConn, 2)
-	ln.onAccept = func(c net.Conn) net.Conn {
-		hc := newHeldConn(c)
-		accepted <- hc
-		return hc
-	}
+	accepted := ln.holdConns()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- svc.Serve(ctx, ln) }()
