@@ -60,15 +60,22 @@
 //
 // # The webhook
 //
+// Extension webhooks go through the service's front door, as the service
+// protocol's do, under the same limits (see the service package's
+// "Limits"):
+//
 //   - A POST without lc-ext-sig is answered 200 {} without reading it.
-//   - The body is read up to WithMaxBodyBytes (default 32 MiB) and, when
-//     gzip-compressed (Content-Encoding: gzip, or the gzip magic number),
-//     decompressed as a stream up to WithMaxDecompressedBytes (default
-//     32 MiB): past either limit it is answered 413 at once, so a gzip bomb
-//     costs at most the limit in memory.
+//   - The body is read up to service.WithMaxBodyBytes (default 32 MiB) and,
+//     when gzip-compressed (Content-Encoding: gzip, or the gzip magic
+//     number), inflated as it arrives, the inflated bytes bounded by the
+//     same limit and counted against the budget of unauthenticated bytes:
+//     past the limit it is answered 413 at once, the rest unread.
 //   - The signature is verified over the decompressed bytes; a mismatch is
-//     answered 401. A service built with service.WithInsecureNoSecret
-//     verifies nothing.
+//     answered 401, counted (service.Stats) and logged at most once every
+//     10 s. A service built with service.WithInsecureNoSecret verifies
+//     nothing.
+//   - The message is decoded strictly: field names exactly as the protocol
+//     spells them (one differing only in case is refused), none twice.
 //   - A delivery repeated with the same idempotency_key is handled once: the
 //     repeat gets the recorded answer (a retriable failure is not recorded,
 //     so the platform's retry is handled afresh). The default store is in

@@ -10,53 +10,62 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/wire"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
 )
 
-// serveHTTP answers one webhook POST.
-func (t *Transport) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	sig := r.Header.Get(SignatureHeader)
-	if sig == "" {
-		// Unsigned: a probe, answered without reading the body.
-		write(w, http.StatusOK, []byte("{}"))
-		return
-	}
-	body, err := readBody(w, r, t.cfg.maxBody, t.cfg.maxPlain)
-	if err != nil {
-		status := http.StatusBadRequest
-		var be *bodyError
-		if errors.As(err, &be) {
-			status = be.status
-		}
-		write(w, status, errorBody(err.Error()))
-		return
-	}
-	if err := t.svc.VerifySignature(body, sig); err != nil {
-		t.svc.Logger().Warn("extension webhook refused", "reason", err.Error(), "remote", r.RemoteAddr)
-		write(w, http.StatusUnauthorized, errorBody(err.Error()))
-		return
-	}
+// The extension protocol as the service's front door serves it: signed
+// with lc-ext-sig over the body after any gzip decompression; a POST
+// without a signature is a probe, answered 200 unread.
+
+// Kind implements the front door's protocol.
+func (t *Transport) Kind() string { return "extension" }
+
+var sigHeaderKey = http.CanonicalHeaderKey(SignatureHeader)
+
+// SignatureHeader implements the front door's protocol.
+func (t *Transport) SignatureHeader() string { return sigHeaderKey }
+
+// Inflates implements the front door's protocol: the platform may send a
+// body gzip-compressed.
+func (t *Transport) Inflates() bool { return true }
+
+// Unsigned implements the front door's protocol.
+func (t *Transport) Unsigned() (int, []byte, bool) { return http.StatusOK, []byte("{}"), true }
+
+// Decode implements the front door's protocol.
+func (t *Transport) Decode(body []byte) (wire.Message, error) {
 	msg, k, err := decodeMessage(body)
 	if err != nil {
-		write(w, http.StatusBadRequest, errorBody(err.Error()))
-		return
+		return wire.Message{}, err
 	}
-	status, out := t.handle(r.Context(), msg, k)
-	write(w, status, out)
+	return wire.Message{Deadline: time.Now().Add(t.cfg.deadline), Value: decoded{msg, k}}, nil
 }
 
-func write(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+type decoded struct {
+	msg *message
+	k   kind
 }
+
+// Answer implements the front door's protocol.
+func (t *Transport) Answer(ctx context.Context, m wire.Message) wire.Answer {
+	d := m.Value.(decoded)
+	status, out := t.handle(ctx, d.msg, d.k)
+	return wire.Answer{Status: status, Body: out, Keep: status < 500}
+}
+
+// Fail implements the front door's protocol.
+func (t *Transport) Fail(err error, retriable bool) wire.Answer {
+	status, out := t.fail(err, retriable)
+	return wire.Answer{Status: status, Body: out, Keep: !retriable}
+}
+
+// Refusal implements the front door's protocol.
+func (t *Transport) Refusal(msg string) []byte { return errorBody(msg) }
 
 // handle answers a verified message, de-duplicating it on its idempotency key.
 func (t *Transport) handle(ctx context.Context, msg *message, k kind) (int, []byte) {
-	if err := t.ensureStarted(ctx); err != nil {
-		return t.fail(err, true)
-	}
 	switch k {
 	case kindHeartbeat:
 		return http.StatusOK, []byte("{}")
@@ -113,7 +122,7 @@ func (t *Transport) newRequest(etype service.EventType, org orgAccess, data json
 	if len(data) == 0 || string(data) == "null" {
 		data = json.RawMessage("{}")
 	}
-	req := t.svc.NewRequest(etype, tasking.Org{ID: org.OID, JWT: org.JWT}, data)
+	req := newRequest(t.svc, etype, tasking.Org{ID: org.OID, JWT: org.JWT}, data)
 	req.MessageID = key
 	req.Action = action
 	req.Deadline = time.Now().Add(t.cfg.deadline)
@@ -168,14 +177,14 @@ func (t *Transport) event(ctx context.Context, msg *message) (int, []byte) {
 		err := t.storeRules(ctx, req, rules)
 		resp := service.OK(nil)
 		if m.Implements(service.OrgInstall) {
-			resp = t.svc.Dispatch(ctx, req)
+			resp = dispatch(t.svc, ctx, req)
 		}
 		return t.render(req, withError(resp, err), st.seal())
 	case EventUnsubscribe:
 		req := t.newRequest(service.OrgUninstall, em.Org, em.Data, key, "")
 		resp := service.OK(nil)
 		if m.Implements(service.OrgUninstall) {
-			resp = t.svc.Dispatch(ctx, req)
+			resp = dispatch(t.svc, ctx, req)
 		}
 		err := t.deleteRules(ctx, req, rules)
 		return t.render(req, withError(resp, err), st.seal())
@@ -204,7 +213,7 @@ func (t *Transport) errorReport(ctx context.Context, msg *message) (int, []byte)
 		data, _ := json.Marshal(er)
 		ctx, st := withMessage(ctx, msg.IdempotencyKey)
 		// Dispatch logs a failure of the handler.
-		t.svc.Dispatch(ctx, t.newRequest(service.ServiceError, orgAccess{OID: er.OID}, data, msg.IdempotencyKey, ""))
+		dispatch(t.svc, ctx, t.newRequest(service.ServiceError, orgAccess{OID: er.OID}, data, msg.IdempotencyKey, ""))
 		st.seal()
 	}
 	return t.ok(nil, nil)
@@ -212,7 +221,7 @@ func (t *Transport) errorReport(ctx context.Context, msg *message) (int, []byte)
 
 // dispatch hands req to the service and answers with its response.
 func (t *Transport) dispatch(ctx context.Context, st *msgState, req *service.Request) (int, []byte) {
-	resp := t.svc.Dispatch(ctx, req)
+	resp := dispatch(t.svc, ctx, req)
 	return t.render(req, resp, st.seal())
 }
 

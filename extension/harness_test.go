@@ -83,6 +83,7 @@ func (c *cloud) post(raw []byte, opts ...sendOpt) answer {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
 	sig := service.Sign([]byte(c.secret), raw)
 	if o.sig != nil {
 		sig = *o.sig

@@ -2,15 +2,15 @@ package extension
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/wire"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
 )
@@ -23,10 +23,6 @@ const (
 	// DefaultDeadline bounds the context of every handler: the extension
 	// protocol carries no deadline, so the service protocol's 590 s is kept.
 	DefaultDeadline = 590 * time.Second
-	// DefaultMaxBodyBytes bounds a body as it arrives (compressed or not).
-	DefaultMaxBodyBytes = service.DefaultMaxBodyBytes
-	// DefaultMaxDecompressedBytes bounds a body once decompressed.
-	DefaultMaxDecompressedBytes = service.DefaultMaxBodyBytes
 )
 
 // Actions the transport reserves. Every action whose name starts with
@@ -49,14 +45,13 @@ const (
 	EventUpdate      = "update"
 )
 
-// Transport serves a service.Service as a LimaCharlie extension. Create it
-// with Serve (as a service option) or New plus service.WithTransport; it
-// serves one service.
+// Transport is the extension protocol serving one service.Service: Serve
+// makes one. The service's front door reads, inflates and verifies each
+// webhook and hands it over decoded.
 type Transport struct {
 	cfg config
 
-	svc     *service.Service
-	started atomic.Bool
+	svc *service.Service
 
 	mu       sync.RWMutex
 	client   *tasking.Client
@@ -75,8 +70,6 @@ type config struct {
 	apiURL        string
 	client        *tasking.Client
 	deadline      time.Duration
-	maxBody       int64
-	maxPlain      int64
 	idem          IdempotencyStore
 }
 
@@ -106,39 +99,35 @@ func WithClient(cl *tasking.Client) Option { return func(c *config) { c.client =
 // 590 s); the protocol carries no deadline of its own.
 func WithDeadline(d time.Duration) Option { return func(c *config) { c.deadline = d } }
 
-// WithMaxBodyBytes bounds a body as it arrives, compressed or not (default
-// 32 MiB); larger ones are answered 413. service.WithMaxBodyBytes bounds the
-// service protocol's webhooks only.
-func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
-
-// WithMaxDecompressedBytes bounds a body once decompressed (default 32 MiB);
-// larger ones are answered 413 as soon as the limit is passed, so a gzip
-// bomb costs at most this much memory.
-func WithMaxDecompressedBytes(n int64) Option { return func(c *config) { c.maxPlain = n } }
-
 // WithIdempotencyStore replaces the in-process store that de-duplicates
 // deliveries (default NewMemoryIdempotency with its defaults), e.g. with
 // one shared by replicas.
 func WithIdempotencyStore(s IdempotencyStore) Option { return func(c *config) { c.idem = s } }
 
-// New returns a transport to pass to service.WithTransport. Serve does both.
-func New(opts ...Option) *Transport {
-	cfg := config{
-		requestAction: DefaultRequestAction,
-		deadline:      DefaultDeadline,
-		maxBody:       DefaultMaxBodyBytes,
-		maxPlain:      DefaultMaxDecompressedBytes,
+// Serve returns the service option that serves the service as a LimaCharlie
+// extension: service.New(name, secret, extension.Serve()). The service's
+// limits (service.WithMaxBodyBytes and the others) apply to extension
+// webhooks as to the service protocol's, a gzip-compressed body's inflated
+// bytes included. A configuration error (a bad request action name, a
+// deadline that is not positive) makes service.New fail.
+func Serve(opts ...Option) service.Option {
+	return func(s *service.Service) {
+		cfg := config{requestAction: DefaultRequestAction, deadline: DefaultDeadline}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		t := &Transport{cfg: cfg, svc: s, actions: map[string]service.HandlerFunc{}}
+		serveWith(s, t)
+		s.OnStartup(t.check)
 	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	return &Transport{cfg: cfg, actions: map[string]service.HandlerFunc{}}
 }
 
-// Serve returns the service option that serves the service as a LimaCharlie
-// extension: service.New(name, secret, extension.Serve()). Each call makes a
-// new Transport; pass it to one service.
-func Serve(opts ...Option) service.Option { return service.WithTransport(New(opts...)) }
+var (
+	serveWith  = wire.Serve.(func(*service.Service, wire.Protocol))
+	protocolOf = wire.ProtocolOf.(func(*service.Service) wire.Protocol)
+	dispatch   = wire.Dispatch.(func(*service.Service, context.Context, *service.Request) service.Response)
+	newRequest = wire.NewRequest.(func(*service.Service, service.EventType, tasking.Org, json.RawMessage) *service.Request)
+)
 
 // Select returns the service option for a protocol named as a program's
 // configuration names it (the examples read LC_PROTOCOL): "service" or ""
@@ -157,28 +146,24 @@ func Select(protocol string, opts ...Option) (service.Option, error) {
 // speaks the service protocol. Layers built on a service (interactive) use
 // it to adapt to the protocol.
 func Of(svc *service.Service) *Transport {
-	t, _ := svc.Transport().(*Transport)
+	t, _ := protocolOf(svc).(*Transport)
 	return t
 }
 
 var actionName = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 
-// Bind implements service.Transport; service.New calls it.
-func (t *Transport) Bind(s *service.Service) (http.Handler, error) {
-	if t.svc != nil {
-		return nil, fmt.Errorf("extension: this transport already serves %q: make one per service", t.svc.Name())
-	}
+// Check implements the front door's protocol: service.New calls it once
+// the service is built.
+func (t *Transport) Check() error {
 	switch {
 	case t.cfg.deadline <= 0:
-		return nil, fmt.Errorf("extension: deadline %v: use a positive duration", t.cfg.deadline)
-	case t.cfg.maxBody <= 0 || t.cfg.maxPlain <= 0:
-		return nil, errors.New("extension: body limits must be positive")
+		return fmt.Errorf("extension: deadline %v: use a positive duration", t.cfg.deadline)
 	case !actionName.MatchString(t.cfg.requestAction) || strings.HasPrefix(t.cfg.requestAction, InternalPrefix):
-		return nil, fmt.Errorf("extension: request action %q: use 1-128 of A-Z a-z 0-9 _ . : -, not starting with %s", t.cfg.requestAction, InternalPrefix)
+		return fmt.Errorf("extension: request action %q: use 1-128 of A-Z a-z 0-9 _ . : -, not starting with %s", t.cfg.requestAction, InternalPrefix)
 	case t.cfg.client != nil && t.cfg.apiURL != "":
-		return nil, errors.New("extension: WithClient and WithAPIURL both given: set the base URL on the client with tasking.WithBaseURL")
+		return errors.New("extension: WithClient and WithAPIURL both given: set the base URL on the client with tasking.WithBaseURL")
 	}
-	t.svc = s
+	s := t.svc
 	if t.cfg.name == "" {
 		t.cfg.name = s.Name()
 	}
@@ -193,8 +178,7 @@ func (t *Transport) Bind(s *service.Service) (http.Handler, error) {
 	if t.client == nil && t.cfg.apiURL != "" {
 		t.client = tasking.NewClient(tasking.WithBaseURL(t.cfg.apiURL))
 	}
-	s.OnStartup(t.check)
-	return http.HandlerFunc(t.serveHTTP), nil
+	return nil
 }
 
 // Name returns the name the extension is registered under in LimaCharlie.
@@ -322,23 +306,4 @@ func noCounterpart(e service.EventType) bool {
 		return false
 	}
 	return !e.Cron() || scheduleEvent(e) == ""
-}
-
-// ensureStarted runs the service's startup hooks once, as its first webhook
-// does on the service protocol, waiting at most as long as ctx.
-func (t *Transport) ensureStarted(ctx context.Context) error {
-	if t.started.Load() {
-		return nil
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- t.svc.Start(context.WithoutCancel(ctx)) }()
-	select {
-	case err := <-errc:
-		if err == nil {
-			t.started.Store(true)
-		}
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the service to start: %w", ctx.Err())
-	}
 }

@@ -1,10 +1,12 @@
 package extension
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 )
 
 // ProtocolVersion is the extension protocol version this package speaks; it
@@ -75,32 +77,82 @@ const (
 // maxKeyLen bounds the idempotency key kept and logged.
 const maxKeyLen = 512
 
-// decodeMessage parses a verified body. It must be a JSON object carrying
-// exactly one kind of content; the payloads of requests and events stay raw.
+var messageFields = []string{"version", "idempotency_key", "heartbeat", "error_report", "conf_validation", "schema_request", "request", "event"}
+
+// decodeMessage parses a verified body, strictly, in one pass over its
+// top level: it must be a JSON object whose field names are exactly the
+// protocol's (a name differing only in case is refused), none given
+// twice, carrying exactly one kind of content. The payloads of requests
+// and events stay raw slices of the body.
 func decodeMessage(body []byte) (*message, kind, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' {
-		return nil, "", errors.New("body is not an extension message (a JSON object)")
-	}
 	var m message
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, "", fmt.Errorf("body is not an extension message: %w", err)
-	}
-	if len(m.IdempotencyKey) > maxKeyLen {
-		return nil, "", fmt.Errorf("idempotency_key is %d bytes, at most %d expected", len(m.IdempotencyKey), maxKeyLen)
-	}
 	var kinds []kind
-	add := func(present bool, k kind) {
-		if present {
-			kinds = append(kinds, k)
+	present := func(v []byte, k kind) bool {
+		if string(v) == "null" {
+			return false
 		}
+		kinds = append(kinds, k)
+		return true
 	}
-	add(m.Heartbeat != nil, kindHeartbeat)
-	add(m.ErrorReport != nil, kindErrorReport)
-	add(m.ConfValidation != nil, kindConfValidation)
-	add(m.SchemaRequest != nil, kindSchemaRequest)
-	add(m.Request != nil, kindRequest)
-	add(m.Event != nil, kindEvent)
+	f := jsonscan.Fields{What: "message", Names: messageFields, Set: func(i int, v []byte) error {
+		switch messageFields[i] {
+		case "version":
+			if string(v) == "null" {
+				return nil
+			}
+			n, err := strconv.ParseUint(string(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("message field version: %s is not a version number", jsonscan.Quote(v))
+			}
+			m.Version = n
+		case "idempotency_key":
+			k, err := jsonscan.String("message field idempotency_key", v)
+			if err != nil {
+				return err
+			}
+			if len(k) > maxKeyLen {
+				return fmt.Errorf("idempotency_key is %d bytes, at most %d expected", len(k), maxKeyLen)
+			}
+			m.IdempotencyKey = k
+		case "heartbeat":
+			if present(v, kindHeartbeat) {
+				m.Heartbeat = &struct{}{}
+			}
+		case "schema_request":
+			if present(v, kindSchemaRequest) {
+				m.SchemaRequest = &struct{}{}
+			}
+		case "error_report":
+			if present(v, kindErrorReport) {
+				m.ErrorReport = new(errorReport)
+				return m.ErrorReport.decode(v)
+			}
+		case "conf_validation":
+			if present(v, kindConfValidation) {
+				m.ConfValidation = new(confValidation)
+				return m.ConfValidation.decode(v)
+			}
+		case "request":
+			if present(v, kindRequest) {
+				m.Request = new(requestMessage)
+				return m.Request.decode(v)
+			}
+		case "event":
+			if present(v, kindEvent) {
+				m.Event = new(eventMessage)
+				return m.Event.decode(v)
+			}
+		}
+		return nil
+	}}
+	switch err := jsonscan.ScanObject(body, f.Member); {
+	case err == jsonscan.ErrNotObject:
+		return nil, "", errors.New("body is not an extension message (a JSON object)")
+	case err != nil:
+		return nil, "", errors.New("body is not an extension message: not valid JSON")
+	case f.Err() != nil:
+		return nil, "", f.Err()
+	}
 	switch len(kinds) {
 	case 0:
 		return nil, "", errors.New("the message carries none of heartbeat, error_report, conf_validation, schema_request, request, event")
@@ -109,6 +161,87 @@ func decodeMessage(body []byte) (*message, kind, error) {
 		return nil, "", fmt.Errorf("the message carries %d kinds of content (%v); exactly one expected", len(kinds), kinds)
 	}
 	return &m, kinds[0], nil
+}
+
+var orgFields = []string{"oid", "jwt", "ident"}
+
+func (o *orgAccess) decode(v []byte) error {
+	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "org", Names: orgFields, Set: func(i int, v []byte) (err error) {
+		s, err := jsonscan.String("org field "+orgFields[i], v)
+		switch i {
+		case 0:
+			o.OID = s
+		case 1:
+			o.JWT = s
+		case 2:
+			o.Ident = s
+		}
+		return err
+	}})
+}
+
+var requestFields = []string{"org", "action", "data", "config", "inv_id"}
+
+func (r *requestMessage) decode(v []byte) error {
+	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "request", Names: requestFields, Set: func(i int, v []byte) (err error) {
+		switch i {
+		case 0:
+			return r.Org.decode(v)
+		case 1:
+			r.Action, err = jsonscan.String("request field action", v)
+		case 2:
+			r.Data = v
+		case 3:
+			r.Config = v
+		case 4:
+			r.InvID, err = jsonscan.String("request field inv_id", v)
+		}
+		return err
+	}})
+}
+
+var eventFields = []string{"org", "event_name", "data", "config"}
+
+func (e *eventMessage) decode(v []byte) error {
+	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "event", Names: eventFields, Set: func(i int, v []byte) (err error) {
+		switch i {
+		case 0:
+			return e.Org.decode(v)
+		case 1:
+			e.EventName, err = jsonscan.String("event field event_name", v)
+		case 2:
+			e.Data = v
+		case 3:
+			e.Config = v
+		}
+		return err
+	}})
+}
+
+var errorReportFields = []string{"error", "oid"}
+
+func (r *errorReport) decode(v []byte) error {
+	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "error_report", Names: errorReportFields, Set: func(i int, v []byte) (err error) {
+		s, err := jsonscan.String("error_report field "+errorReportFields[i], v)
+		if i == 0 {
+			r.Error = s
+		} else {
+			r.OID = s
+		}
+		return err
+	}})
+}
+
+var confValidationFields = []string{"org", "conf"}
+
+func (c *confValidation) decode(v []byte) error {
+	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "conf_validation", Names: confValidationFields, Set: func(i int, v []byte) error {
+		if i == 0 {
+			return c.Org.decode(v)
+		}
+		c.Conf = v
+		return nil
+	}})
 }
 
 // response is the JSON body of an answer.

@@ -12,6 +12,7 @@ import (
 	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/internal/jsonscan"
 	"github.com/lcsvc/lcservice/internal/token"
+	"github.com/lcsvc/lcservice/internal/wire"
 	"github.com/lcsvc/lcservice/jobs"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -28,6 +29,12 @@ const (
 	// handling an extension message sets a continuation with it, so the
 	// timeout fires even if the process that sent the task is gone.
 	TimeoutAction = extension.InternalPrefix + "timeout"
+)
+
+// Hooks of the service package for the layers built on it.
+var (
+	dispatch   = wire.Dispatch.(func(*service.Service, context.Context, *service.Request) service.Response)
+	newRequest = wire.NewRequest.(func(*service.Service, service.EventType, tasking.Org, json.RawMessage) *service.Request)
 )
 
 // replyTransform is what the replicant rule passes to ReplyAction: the
@@ -74,9 +81,9 @@ func (s *Service) rule() tasking.Rule {
 // through the service's middleware like a reply on the service protocol;
 // onDetection recognises it by its action.
 func (s *Service) replyAction(ctx context.Context, req *service.Request) service.Response {
-	d := s.Service.NewRequest(service.Detection, req.Org(), req.Data)
+	d := newRequest(s.Service, service.Detection, req.Org(), req.Data)
 	d.MessageID, d.Deadline, d.Action = req.MessageID, req.Deadline, req.Action
-	return s.Service.Dispatch(ctx, d)
+	return dispatch(s.Service, ctx, d)
 }
 
 // parseReplyRequest returns the routing and raw event of a reply request:

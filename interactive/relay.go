@@ -329,7 +329,7 @@ func (rl *relay) serveReply(ctx context.Context, m relayMsg) {
 	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(m.Deadline))
 	defer cancel()
 	org := tasking.Org{ID: m.OID, JWT: m.JWT}
-	req := rl.s.Service.NewRequest(service.Detection, org, m.Data)
+	req := newRequest(rl.s.Service, service.Detection, org, m.Data)
 	req.MessageID, req.Deadline = m.MID, time.UnixMilli(m.Deadline)
 	ctx = withOrigin(ctx, "webhook", string(service.Detection), m.OID, m.MID)
 	r := rl.s.newReply(req, m.TaskID, m.Handler, m.JobID, m.State, m.Event, time.Time{}) // no ended-task record with a shared store

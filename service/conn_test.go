@@ -148,7 +148,7 @@ func TestConnCapMakesRoomFromSlowSenders(t *testing.T) {
 	addr := serveOn(t, svc)
 	var slow []net.Conn
 	for range 4 {
-		slow = append(slow, rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"pad\":\""))
+		slow = append(slow, rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nLc-Svc-Sig: 00\r\nContent-Length: 100000\r\n\r\n{\"pad\":\""))
 	}
 	for range 4 { // half a request: no headers yet
 		rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\n")
@@ -290,12 +290,12 @@ func TestSlowBodyCutOff(t *testing.T) {
 	svc.pace.grace, svc.pace.stall = 300*time.Millisecond, 300*time.Millisecond
 	addr := serveOn(t, svc)
 
-	stalled := rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"a\":")
+	stalled := rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nLc-Svc-Sig: 00\r\nContent-Length: 1000\r\n\r\n{\"a\":")
 	if code, err := readStatus(t, stalled, 30*time.Second); err != nil || code != http.StatusRequestTimeout {
 		t.Errorf("stalled body: %d %v; want 408", code, err)
 	}
 
-	trickle := rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+	trickle := rawConn(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nLc-Svc-Sig: 00\r\nContent-Length: 100\r\n\r\n")
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -324,7 +324,7 @@ func TestSlowBodyCutOff(t *testing.T) {
 func TestOversizeAnsweredBeforeTheBody(t *testing.T) {
 	svc, _, _ := newTestService(t, WithDrainDelay(0))
 	addr := serveOn(t, svc)
-	c := rawConn(t, addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 64<<20))
+	c := rawConn(t, addr, fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nLc-Svc-Sig: 00\r\nContent-Length: %d\r\n\r\n", 64<<20))
 	if code, err := readStatus(t, c, 5*time.Second); err != nil || code != http.StatusRequestEntityTooLarge {
 		t.Errorf("64 MiB Content-Length, no body sent: %d %v; want 413", code, err)
 	}

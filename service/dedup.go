@@ -4,8 +4,13 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/lcsvc/lcservice/internal/wire"
 )
 
 // De-duplication defaults (see NewDeliveryCache).
@@ -56,53 +61,67 @@ type Delivery struct {
 	Done <-chan struct{}
 }
 
-// answer dispatches env, de-duplicated by message: a message delivered
-// while an earlier delivery of it is being handled waits for that answer
-// (until either's deadline; then it is answered retry, so the cloud tries
-// once more later), and one delivered after gets the earlier answer. An
-// answer asking for a retry is not kept: the redelivery runs the handler.
-func (s *Service) answer(ctx context.Context, env *envelope) []byte {
-	if s.deliveries == nil || env.MID == "" || env.EType == Health {
-		return s.dispatch(ctx, env).marshal()
+// answer answers m, de-duplicated by its key: a message delivered while
+// an earlier delivery of it is being handled waits for that answer (until
+// either's deadline; then it is answered retry, so the cloud tries once
+// more later), and one delivered after gets the earlier answer. An answer
+// asking for a retry is not kept: the redelivery runs the handler.
+func (s *Service) answer(ctx context.Context, m wire.Message) wire.Answer {
+	// Started under the service's own context: a client that disconnects
+	// does not cancel a start other webhooks wait for.
+	if err := s.startWith(s.bg.ctx, ctx); err != nil {
+		return s.proto.Fail(err, true)
 	}
-	key := s.name + "\x00" + string(env.EType) + "\x00" + env.OID + "\x00" + env.MID
-	deadline := handlerDeadline(env.Deadline, time.Now())
+	if s.deliveries == nil || m.Key == "" {
+		return s.answerOnce(ctx, m)
+	}
 	for {
-		d, err := s.deliveries.Begin(ctx, key, deadline)
+		d, err := s.deliveries.Begin(ctx, m.Key, m.Deadline)
 		switch {
 		case err != nil:
 			if ok, n := s.dedupLog.Allow(time.Now()); ok {
 				s.log.Warn("delivery store unavailable: handling the webhook without de-duplication", "error", err.Error(), "suppressed", n)
 			}
-			return s.dispatch(ctx, env).marshal()
+			return s.answerOnce(ctx, m)
 		case d.Claimed:
-			return s.dispatchOnce(ctx, env, key)
+			return s.answerClaimed(ctx, m)
 		case d.Answer != nil:
 			s.stats.duplicates.Add(1)
-			return d.Answer
+			return wire.Answer{Status: http.StatusOK, Body: d.Answer, Keep: true}
 		}
-		if !waitDelivery(ctx, d, deadline) {
+		if !waitDelivery(ctx, d, m.Deadline) {
 			s.stats.duplicates.Add(1)
-			return Retry(errStillHandling).marshal()
+			return s.proto.Fail(errStillHandling, true)
 		}
 	}
 }
 
 var errStillHandling = errors.New("an earlier delivery of this message is still being handled")
 
-// dispatchOnce handles a claimed delivery and records its answer.
-func (s *Service) dispatchOnce(ctx context.Context, env *envelope, key string) (out []byte) {
+// answerClaimed answers a claimed delivery and records its answer.
+func (s *Service) answerClaimed(ctx context.Context, m wire.Message) (a wire.Answer) {
 	var keep []byte
 	defer func() {
 		// Always end the claim, even if answering panicked.
-		_ = s.deliveries.Finish(context.WithoutCancel(ctx), key, keep)
+		_ = s.deliveries.Finish(context.WithoutCancel(ctx), m.Key, keep)
 	}()
-	resp := s.dispatch(ctx, env)
-	out = resp.marshal()
-	if resp.Success || !resp.Retry {
-		keep = out
+	a = s.answerOnce(ctx, m)
+	if a.Keep {
+		keep = a.Body
 	}
-	return out
+	return a
+}
+
+// answerOnce has the protocol answer m. A panic in the protocol's own
+// code (a handler's is answered by the handler model) is answered retry.
+func (s *Service) answerOnce(ctx context.Context, m wire.Message) (a wire.Answer) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("webhook failed", "reason", fmt.Sprintf("panic: %v", v), "protocol", s.proto.Kind(), "stack", string(debug.Stack()))
+			a = s.proto.Fail(fmt.Errorf("answering panicked: %v", v), true)
+		}
+	}()
+	return s.proto.Answer(ctx, m)
 }
 
 // waitDelivery waits for the earlier delivery d to finish. It reports

@@ -29,26 +29,18 @@ func (s *Service) dispatch(ctx context.Context, env *envelope) Response {
 	return s.serve(ctx, req)
 }
 
-// Dispatch answers a message another transport has received, verified and
-// decoded into req (build it with NewRequest and set MessageID, Deadline and
-// Action as the message says). It does what the service protocol's webhook
-// does between decoding and answering: it starts the service if no webhook
-// has yet (see Start), bounds ctx by req.Deadline when set, validates request
-// parameters and command arguments, and runs the middleware and handler of
-// req.EventType, turning a panic into a retryable failure. An event type
-// without a handler is answered "not implemented". The extension package
-// serves a Service through it; the service protocol's webhook is unchanged.
-func (s *Service) Dispatch(ctx context.Context, req *Request) Response {
+// dispatchRequest answers a message another protocol has decoded into req
+// (its MessageID, Deadline and Action set as the message says): it bounds
+// ctx by req.Deadline when set, validates request parameters and command
+// arguments, and runs the middleware and handler of req.EventType, turning
+// a panic into a retryable failure. An event type without a handler is
+// answered "not implemented".
+func (s *Service) dispatchRequest(ctx context.Context, req *Request) Response {
 	if req == nil || req.EventType == "" {
 		return Failf("missing event type")
 	}
 	if req.base == nil {
 		req.base = s.log
-	}
-	// Started under the service's own context: a caller that gives up does
-	// not cancel a start other messages wait for.
-	if err := s.startWith(s.bg.ctx, ctx); err != nil {
-		return Retry(err)
 	}
 	return s.serve(ctx, req)
 }

@@ -80,9 +80,12 @@
 // sign them. Until a request's signature is checked, what it may cost is
 // bounded, and every bound has a default and an option:
 //
+//	signature          a request without the signature header is answered
+//	                   401 (on extensions, 200 {}) before its body is read.
 //	body size          32 MiB (DefaultMaxBodyBytes, WithMaxBodyBytes): a larger
 //	                   Content-Length is answered 413 before the body is
-//	                   read; a chunked body is cut at the limit.
+//	                   read; a chunked body is cut at the limit, and so is
+//	                   a gzip-compressed one (extensions) as it inflates.
 //	body budget        64 MiB, or twice the body limit if more (DefaultBodyBudget,
 //	                   WithBodyBudget): bytes of bodies not yet authenticated
 //	                   held at once by the whole process; a body that finds no
@@ -116,11 +119,13 @@
 //
 // # Other protocols
 //
-// The same handlers can be served over another webhook protocol: WithTransport
-// hands webhook POSTs to a Transport (the extension package serves the
-// service as a LimaCharlie extension), which decodes each message into a
-// Request and calls Dispatch. Metadata describes what the service declares,
-// for the transport to describe it in its own terms.
+// The same handlers can be served over the extension protocol: the
+// extension package's Serve option makes the service a LimaCharlie
+// extension. Either protocol's webhooks go through the same front door —
+// the limits above, decompression, the signature (lc-svc-sig or
+// lc-ext-sig), strict decoding, de-duplication, panic recovery — and the
+// same handlers. Metadata describes what the service declares, for the
+// extension to describe it in its own terms.
 //
 // # Environment
 //

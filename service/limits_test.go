@@ -20,11 +20,27 @@ func (u unread) Read([]byte) (int, error) {
 	return 0, io.EOF
 }
 
+func TestUnsignedRefusedUnread(t *testing.T) {
+	svc, _, _ := newTestService(t)
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	req.Body = io.NopCloser(unread{t})
+	req.ContentLength = 100
+	rec := httptest.NewRecorder()
+	svc.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get("Connection") != "close" {
+		t.Errorf("status %d, Connection %q; want 401 and close", rec.Code, rec.Header().Get("Connection"))
+	}
+	if svc.Stats().Refused != 1 {
+		t.Errorf("stats: %+v", svc.Stats())
+	}
+}
+
 func TestOverLimitContentLengthRefusedUnread(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	req := httptest.NewRequest(http.MethodPost, "/", nil)
 	req.Body = io.NopCloser(unread{t})
 	req.ContentLength = DefaultMaxBodyBytes + 1
+	req.Header.Set(SignatureHeader, "00")
 	rec := httptest.NewRecorder()
 	svc.ServeHTTP(rec, req)
 	if rec.Code != http.StatusRequestEntityTooLarge || rec.Header().Get("Connection") != "close" {
@@ -57,7 +73,7 @@ func TestChunkedBodies(t *testing.T) {
 		t.Errorf("chunked body under the limit: %d", code)
 	}
 	big := bytes.Repeat([]byte("x"), 200<<10+1)
-	if code := post(big, ""); code != http.StatusRequestEntityTooLarge {
+	if code := post(big, "00"); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("chunked body over the limit: %d", code)
 	}
 	if code := post([]byte("[]"), Sign([]byte(testSecret), []byte("[]"))); code != 400 {

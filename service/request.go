@@ -57,14 +57,6 @@ func NewRequest(etype EventType, org tasking.Org, data json.RawMessage, params m
 	return r
 }
 
-// NewRequest is the package's NewRequest for a message s received over
-// another transport (see Dispatch): the Request logs through s's logger.
-func (s *Service) NewRequest(etype EventType, org tasking.Org, data json.RawMessage) *Request {
-	r := NewRequest(etype, org, data, nil)
-	r.base = s.log
-	return r
-}
-
 func (r *Request) setParams(p map[string]any) {
 	r.paramsOnce.Do(func() { r.params = p })
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/lcsvc/lcservice/internal/ratelog"
+	"github.com/lcsvc/lcservice/internal/wire"
 )
 
 // HandlerFunc handles one webhook. ctx ends at the envelope's deadline.
@@ -80,10 +81,10 @@ type Service struct {
 	start starter
 	bg    background
 
-	// transport, when set, serves webhooks in place of the service
-	// protocol; webhook is its handler.
-	transport Transport
-	webhook   http.Handler
+	// proto is the webhook protocol the front door serves: the service
+	// protocol unless an option (such as the extension package's) set
+	// another.
+	proto wire.Protocol
 }
 
 var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -136,7 +137,10 @@ func New(name, secret string, opts ...Option) (*Service, error) {
 	s.bufs = newBufPool(s.maxBody)
 	s.bg.init()
 	s.initMetrics()
-	if err := s.bindTransport(); err != nil {
+	if s.proto == nil {
+		s.proto = serviceProtocol{s}
+	}
+	if err := s.proto.Check(); err != nil {
 		return nil, err
 	}
 	s.router = s.newRouter()
@@ -298,6 +302,6 @@ func (s *Service) OnShutdown(fn func(ctx context.Context)) {
 	s.shutdown = append(s.shutdown, fn)
 }
 
-// ServeHTTP serves the webhook (POST, any path; the transport's when one is
-// set with WithTransport) and GET /healthz.
+// ServeHTTP serves the webhook (POST, any path), GET /healthz and GET
+// /readyz.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"strings"
 )
 
@@ -20,26 +19,23 @@ func Sign(secret, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// sigHeaderKey is SignatureHeader as net/http stores it.
-var sigHeaderKey = http.CanonicalHeaderKey(SignatureHeader)
+var errBadSignature = errors.New("signature does not match the body: check the shared secret")
 
-var (
-	errNoSignature       = errors.New("missing " + SignatureHeader + " header")
-	errBadSignature      = errors.New("signature does not match the body: check the shared secret")
-	errConflictingHeader = errors.New("several " + SignatureHeader + " headers that disagree")
-)
+func errNoSignature(header string) error {
+	return errors.New("missing " + strings.ToLower(header) + " header")
+}
 
 // verify checks the signatures sent (hex, either case) against body in
 // constant time. Every signature header present must carry the same
 // signature: a request with two that disagree is refused whichever one
 // would verify.
-func verify(secret, body []byte, sigs []string) error {
+func verify(secret, body []byte, sigs []string, header string) error {
 	if len(sigs) == 0 || sigs[0] == "" {
-		return errNoSignature
+		return errNoSignature(header)
 	}
 	for _, other := range sigs[1:] {
 		if !strings.EqualFold(other, sigs[0]) {
-			return errConflictingHeader
+			return errors.New("several " + strings.ToLower(header) + " headers that disagree")
 		}
 	}
 	var got [sha256.Size]byte
@@ -56,19 +52,4 @@ func verify(secret, body []byte, sigs []string) error {
 		return errBadSignature
 	}
 	return nil
-}
-
-// VerifySignature checks sig — hex (either case) of HMAC-SHA256 over body,
-// keyed with the service's shared secret — in constant time. It returns nil
-// when it matches, and always when the service runs without a secret
-// (WithInsecureNoSecret). Transports verify their webhooks with it, so the
-// secret never leaves the Service.
-func (s *Service) VerifySignature(body []byte, sig string) error {
-	if len(s.secret) == 0 {
-		return nil
-	}
-	if sig == "" {
-		return verify(s.secret, body, nil)
-	}
-	return verify(s.secret, body, []string{sig})
 }

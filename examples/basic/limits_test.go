@@ -121,7 +121,7 @@ func TestUnsignedUploadsBoundMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", service.DefaultMaxBodyBytes+1)
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nLc-Svc-Sig: 00\r\nContent-Length: %d\r\n\r\n", service.DefaultMaxBodyBytes+1)
 	if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("over-limit Content-Length without a body: %v %v; want 413", resp, err)
 	}
@@ -143,7 +143,9 @@ func TestUnsignedUploadsBoundMemory(t *testing.T) {
 				}
 				go func() { <-stop; c.Close() }()
 				uploads.Add(1)
-				fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 32<<20)
+				// A signature, if a wrong one: without any, the body
+				// would be refused unread.
+				fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nLc-Svc-Sig: 00\r\nContent-Length: %d\r\n\r\n", 32<<20)
 				for range 31 {
 					n, err := c.Write(chunk)
 					sent := bytesSent.Add(int64(n))

@@ -80,9 +80,13 @@ func TestBadBodies(t *testing.T) {
 			}
 		})
 	}
-	// The body limit is checked before the signature: an unsigned huge body is 413.
-	if res := postRaw(t, svc, big, ""); res.Status != 413 {
-		t.Errorf("unsigned oversized body: %d", res.Status)
+	// The body limit is checked before the signature: a huge body with a
+	// wrong signature is 413; without one, it is 401, and never read.
+	if res := postRaw(t, svc, big, "00"); res.Status != 413 {
+		t.Errorf("oversized body, wrong signature: %d", res.Status)
+	}
+	if res := postRaw(t, svc, big, ""); res.Status != 401 || res.Header.Get("Connection") != "close" {
+		t.Errorf("unsigned oversized body: %d, Connection %q", res.Status, res.Header.Get("Connection"))
 	}
 }
 
