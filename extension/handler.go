@@ -1,15 +1,18 @@
 package extension
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lcsvc/lcservice/internal/jsonscan"
 	"github.com/lcsvc/lcservice/internal/wire"
 	"github.com/lcsvc/lcservice/service"
 	"github.com/lcsvc/lcservice/tasking"
@@ -292,11 +295,6 @@ func withError(resp service.Response, err error) service.Response {
 //
 // Continuations ride every answer.
 func (t *Transport) render(req *service.Request, resp service.Response, conts []continuation) (int, []byte) {
-	data, err := responseData(resp)
-	if err != nil {
-		resp = service.Fail(fmt.Errorf("building response: %w", err))
-		data = nil
-	}
 	for _, j := range resp.Jobs {
 		if j == nil {
 			continue
@@ -307,82 +305,133 @@ func (t *Transport) render(req *service.Request, resp service.Response, conts []
 		}
 		req.Logger().Info("job update", "job_id", j.ID(), "cause", j.Cause(), "closed", j.IsClosed(), "entries", msgs)
 	}
-	out := response{Version: ProtocolVersion, Data: data, Continuations: conts}
 	status := http.StatusOK
+	var errMsg string
+	var retriable *bool
 	if !resp.Success || resp.Err != nil {
-		retriable := resp.Retry || (resp.Success && worthRetrying(resp.Err))
-		out.Error = "failed"
+		r := resp.Retry || (resp.Success && worthRetrying(resp.Err))
+		errMsg = "failed"
 		if resp.Err != nil {
-			out.Error = resp.Err.Error()
+			errMsg = resp.Err.Error()
 		}
-		out.Retriable = &retriable
+		retriable = &r
 		status = http.StatusBadRequest
-		if retriable {
+		if r {
 			status = http.StatusInternalServerError
 		}
 	}
-	b, err := json.Marshal(out)
+	b := appendHead(make([]byte, 0, 256), errMsg, retriable)
+	b, err := appendData(b, resp)
+	if err != nil {
+		// The handler's response cannot be written: a failure saying
+		// why, still carrying the continuations (the timeouts of the
+		// tasks it sent).
+		no := false
+		status = http.StatusBadRequest
+		b = appendHead(b[:0], "building response: "+err.Error(), &no)
+	}
+	b, err = appendContinuations(b, conts)
 	if err != nil {
 		return t.fail(fmt.Errorf("encoding the response: %w", err), false)
 	}
-	return status, b
+	return status, append(b, '}')
 }
 
-// responseData renders resp.Data (an object or nil) with the jobs under
-// "jobs" (under "lcsvc_jobs" when the data has a "jobs" field of its own).
-func responseData(resp service.Response) (json.RawMessage, error) {
-	var obj map[string]json.RawMessage
+// appendHead starts an answer: {"version", "error" and "retriable" when set.
+func appendHead(b []byte, errMsg string, retriable *bool) []byte {
+	b = append(b, `{"version":`...)
+	b = strconv.AppendUint(b, ProtocolVersion, 10)
+	if errMsg != "" {
+		b = append(b, `,"error":`...)
+		b = jsonscan.AppendString(b, errMsg)
+	}
+	if retriable != nil {
+		b = append(b, `,"retriable":`...)
+		b = strconv.AppendBool(b, *retriable)
+	}
+	return b
+}
+
+// appendData writes ,"data": resp.Data (an object) with the jobs under
+// "jobs" (under "lcsvc_jobs" when the data has a "jobs" field of its own),
+// written once with Job.AppendJSON; nothing when there is neither.
+func appendData(b []byte, resp service.Response) ([]byte, error) {
+	var data []byte
 	if resp.Data != nil {
 		d, err := json.Marshal(resp.Data)
 		if err != nil {
-			return nil, fmt.Errorf("data: %w", err)
+			return b, fmt.Errorf("data: %w", err)
 		}
 		switch {
 		case string(d) == "null":
 		case d[0] != '{':
-			return nil, fmt.Errorf("data must be a JSON object, got %s", d[:min(len(d), 40)])
+			return b, fmt.Errorf("data must be a JSON object, got %s", d[:min(len(d), 40)])
 		default:
-			if len(resp.Jobs) == 0 {
-				return d, nil
-			}
-			if err := json.Unmarshal(d, &obj); err != nil {
-				return nil, fmt.Errorf("data: %w", err)
-			}
+			data = d
 		}
 	}
 	if len(resp.Jobs) == 0 {
-		if resp.Data == nil {
-			return nil, nil
+		switch {
+		case data != nil:
+			return append(append(b, `,"data":`...), data...), nil
+		case resp.Data != nil:
+			return append(b, `,"data":{}`...), nil
 		}
-		return json.RawMessage("{}"), nil
+		return b, nil
 	}
-	for _, j := range resp.Jobs {
+	field := `"jobs":[`
+	b = append(b, `,"data":`...)
+	if data == nil {
+		b = append(b, '{')
+	} else {
+		jsonscan.Members(data, func(k, _ []byte) bool {
+			if string(k) == `"jobs"` {
+				field = `"lcsvc_jobs":[`
+				return false
+			}
+			return true
+		})
+		inner := bytes.TrimSpace(data[1 : len(data)-1])
+		b = append(append(b, '{'), inner...)
+		if len(inner) > 0 {
+			b = append(b, ',')
+		}
+	}
+	b = append(b, field...)
+	for i, j := range resp.Jobs {
 		if j == nil {
-			return nil, errors.New("a nil job was attached")
+			return b, errors.New("a nil job was attached")
 		}
-		if err := j.Validate(); err != nil {
-			return nil, err
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = j.AppendJSON(b); err != nil {
+			return b, err
 		}
 	}
-	jobs, err := json.Marshal(resp.Jobs)
+	return append(b, "]}"...), nil
+}
+
+func appendContinuations(b []byte, conts []continuation) ([]byte, error) {
+	if len(conts) == 0 {
+		return b, nil
+	}
+	c, err := json.Marshal(conts)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return b, err
 	}
-	if obj == nil {
-		obj = map[string]json.RawMessage{}
-	}
-	field := "jobs"
-	if _, taken := obj[field]; taken {
-		field = "lcsvc_jobs"
-	}
-	obj[field] = jobs
-	return json.Marshal(obj)
+	return append(append(b, `,"continuations":`...), c...), nil
 }
 
 // ok is a success with data (nil for none) and continuations.
 func (t *Transport) ok(data json.RawMessage, conts []continuation) (int, []byte) {
-	b, _ := json.Marshal(response{Version: ProtocolVersion, Data: data, Continuations: conts})
-	return http.StatusOK, b
+	b := appendHead(make([]byte, 0, 64+len(data)), "", nil)
+	if data != nil {
+		b = append(append(b, `,"data":`...), data...)
+	}
+	b, _ = appendContinuations(b, conts)
+	return http.StatusOK, append(b, '}')
 }
 
 // fail is a failure raised by the transport itself.

@@ -79,23 +79,33 @@ const maxKeyLen = 512
 
 var messageFields = []string{"version", "idempotency_key", "heartbeat", "error_report", "conf_validation", "schema_request", "request", "event"}
 
-// decodeMessage parses a verified body, strictly, in one pass over its
-// top level: it must be a JSON object whose field names are exactly the
-// protocol's (a name differing only in case is refused), none given
-// twice, carrying exactly one kind of content. The payloads of requests
-// and events stay raw slices of the body.
+// decodeMessage parses a verified body, strictly, in one pass: it must be
+// a JSON object whose field names, and those of its request, event,
+// error_report and conf_validation, are exactly the protocol's (a name
+// differing only in case is refused), none given twice, carrying exactly
+// one kind of content. The payloads of requests and events stay raw
+// slices of the body.
 func decodeMessage(body []byte) (*message, kind, error) {
 	var m message
 	var kinds []kind
-	present := func(v []byte, k kind) bool {
-		if string(v) == "null" {
-			return false
+	var parts [len(partNames)]*jsonscan.Fields
+	// part returns the reader of the part named by a key (a literal),
+	// or nil for the members of anything else.
+	part := func(rawKey []byte) *jsonscan.Fields {
+		key, _ := jsonscan.Unquote(rawKey)
+		for i, name := range partNames {
+			if string(key) == name {
+				if parts[i] == nil {
+					parts[i] = m.part(i)
+				}
+				return parts[i]
+			}
 		}
-		kinds = append(kinds, k)
-		return true
+		return nil
 	}
-	f := jsonscan.Fields{What: "message", Names: messageFields, Set: func(i int, v []byte) error {
-		switch messageFields[i] {
+	top := jsonscan.Fields{What: "message", Names: messageFields, Set: func(i int, v []byte) error {
+		name := messageFields[i]
+		switch name {
 		case "version":
 			if string(v) == "null" {
 				return nil
@@ -105,6 +115,7 @@ func decodeMessage(body []byte) (*message, kind, error) {
 				return fmt.Errorf("message field version: %s is not a version number", jsonscan.Quote(v))
 			}
 			m.Version = n
+			return nil
 		case "idempotency_key":
 			k, err := jsonscan.String("message field idempotency_key", v)
 			if err != nil {
@@ -114,44 +125,43 @@ func decodeMessage(body []byte) (*message, kind, error) {
 				return fmt.Errorf("idempotency_key is %d bytes, at most %d expected", len(k), maxKeyLen)
 			}
 			m.IdempotencyKey = k
+			return nil
+		}
+		if string(v) == "null" {
+			return nil
+		}
+		if v[0] != '{' {
+			return fmt.Errorf("message field %s: expected an object, got %s", name, jsonscan.Quote(v))
+		}
+		kinds = append(kinds, kind(name))
+		switch name {
 		case "heartbeat":
-			if present(v, kindHeartbeat) {
-				m.Heartbeat = &struct{}{}
-			}
+			m.Heartbeat = &struct{}{}
 		case "schema_request":
-			if present(v, kindSchemaRequest) {
-				m.SchemaRequest = &struct{}{}
-			}
-		case "error_report":
-			if present(v, kindErrorReport) {
-				m.ErrorReport = new(errorReport)
-				return m.ErrorReport.decode(v)
-			}
-		case "conf_validation":
-			if present(v, kindConfValidation) {
-				m.ConfValidation = new(confValidation)
-				return m.ConfValidation.decode(v)
-			}
-		case "request":
-			if present(v, kindRequest) {
-				m.Request = new(requestMessage)
-				return m.Request.decode(v)
-			}
-		case "event":
-			if present(v, kindEvent) {
-				m.Event = new(eventMessage)
-				return m.Event.decode(v)
-			}
+			m.SchemaRequest = &struct{}{}
+		default:
+			part([]byte(`"` + name + `"`))
 		}
 		return nil
 	}}
-	switch err := jsonscan.ScanObject(body, f.Member); {
+	nested := func(parent, key, value []byte) error {
+		if f := part(parent); f != nil {
+			return f.Member(key, value)
+		}
+		return nil
+	}
+	switch err := jsonscan.ScanNested(body, top.Member, nested); {
 	case err == jsonscan.ErrNotObject:
 		return nil, "", errors.New("body is not an extension message (a JSON object)")
 	case err != nil:
 		return nil, "", errors.New("body is not an extension message: not valid JSON")
-	case f.Err() != nil:
-		return nil, "", f.Err()
+	case top.Err() != nil:
+		return nil, "", top.Err()
+	}
+	for _, f := range parts {
+		if f != nil && f.Err() != nil {
+			return nil, "", f.Err()
+		}
 	}
 	switch len(kinds) {
 	case 0:
@@ -161,6 +171,26 @@ func decodeMessage(body []byte) (*message, kind, error) {
 		return nil, "", fmt.Errorf("the message carries %d kinds of content (%v); exactly one expected", len(kinds), kinds)
 	}
 	return &m, kinds[0], nil
+}
+
+// partNames are the parts of a message read member by member.
+var partNames = [...]string{"request", "event", "error_report", "conf_validation"}
+
+// part allocates the part numbered i (see partNames) and returns its reader.
+func (m *message) part(i int) *jsonscan.Fields {
+	switch partNames[i] {
+	case "request":
+		m.Request = new(requestMessage)
+		return m.Request.fields()
+	case "event":
+		m.Event = new(eventMessage)
+		return m.Event.fields()
+	case "error_report":
+		m.ErrorReport = new(errorReport)
+		return m.ErrorReport.fields()
+	}
+	m.ConfValidation = new(confValidation)
+	return m.ConfValidation.fields()
 }
 
 var orgFields = []string{"oid", "jwt", "ident"}
@@ -182,8 +212,8 @@ func (o *orgAccess) decode(v []byte) error {
 
 var requestFields = []string{"org", "action", "data", "config", "inv_id"}
 
-func (r *requestMessage) decode(v []byte) error {
-	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "request", Names: requestFields, Set: func(i int, v []byte) (err error) {
+func (r *requestMessage) fields() *jsonscan.Fields {
+	return &jsonscan.Fields{What: "request", Names: requestFields, Set: func(i int, v []byte) (err error) {
 		switch i {
 		case 0:
 			return r.Org.decode(v)
@@ -197,13 +227,13 @@ func (r *requestMessage) decode(v []byte) error {
 			r.InvID, err = jsonscan.String("request field inv_id", v)
 		}
 		return err
-	}})
+	}}
 }
 
 var eventFields = []string{"org", "event_name", "data", "config"}
 
-func (e *eventMessage) decode(v []byte) error {
-	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "event", Names: eventFields, Set: func(i int, v []byte) (err error) {
+func (e *eventMessage) fields() *jsonscan.Fields {
+	return &jsonscan.Fields{What: "event", Names: eventFields, Set: func(i int, v []byte) (err error) {
 		switch i {
 		case 0:
 			return e.Org.decode(v)
@@ -215,13 +245,13 @@ func (e *eventMessage) decode(v []byte) error {
 			e.Config = v
 		}
 		return err
-	}})
+	}}
 }
 
 var errorReportFields = []string{"error", "oid"}
 
-func (r *errorReport) decode(v []byte) error {
-	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "error_report", Names: errorReportFields, Set: func(i int, v []byte) (err error) {
+func (r *errorReport) fields() *jsonscan.Fields {
+	return &jsonscan.Fields{What: "error_report", Names: errorReportFields, Set: func(i int, v []byte) (err error) {
 		s, err := jsonscan.String("error_report field "+errorReportFields[i], v)
 		if i == 0 {
 			r.Error = s
@@ -229,19 +259,19 @@ func (r *errorReport) decode(v []byte) error {
 			r.OID = s
 		}
 		return err
-	}})
+	}}
 }
 
 var confValidationFields = []string{"org", "conf"}
 
-func (c *confValidation) decode(v []byte) error {
-	return jsonscan.ReadObject(v, &jsonscan.Fields{What: "conf_validation", Names: confValidationFields, Set: func(i int, v []byte) error {
+func (c *confValidation) fields() *jsonscan.Fields {
+	return &jsonscan.Fields{What: "conf_validation", Names: confValidationFields, Set: func(i int, v []byte) error {
 		if i == 0 {
 			return c.Org.decode(v)
 		}
 		c.Conf = v
 		return nil
-	}})
+	}}
 }
 
 // response is the JSON body of an answer.

@@ -2,6 +2,7 @@ package interactive
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/hmac"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lcsvc/lcservice/extension"
 	"github.com/lcsvc/lcservice/internal/token"
 	"github.com/lcsvc/lcservice/service"
 )
@@ -95,7 +97,11 @@ func serveLoop(b *testing.B, h http.Handler, body []byte) {
 // BenchmarkRouteReply is a reply's whole path: signature, envelope,
 // detection routing, token verification, named handler, job in the
 // response; by body size, for the detection stream's shape and for the
-// nested one. Compare each size with BenchmarkBareDetection's.
+// nested one over the service protocol, and over the extension protocol
+// as the platform sends it there (the replicant rule's request to the
+// reply action, gzip-compressed and signed; compressing it is the
+// platform's work, left out of the time). Compare each size with
+// BenchmarkBareDetection's.
 func BenchmarkRouteReply(b *testing.B) {
 	for _, size := range benchSizes {
 		b.Run(size.name, func(b *testing.B) {
@@ -116,7 +122,84 @@ func BenchmarkRouteReply(b *testing.B) {
 					}
 				})
 			}
+			b.Run("extension", func(b *testing.B) {
+				is, err := New("itest", testSecret, WithServiceOptions(extension.Serve(), service.WithLogOutput(io.Discard, io.Discard)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer is.Shutdown(context.Background())
+				is.HandleReply("h", func(_ context.Context, r *Reply) service.Response {
+					r.Job.Narrate("seen", false)
+					return service.OK(nil)
+				})
+				serveExtensionLoop(b, is, extensionReplyBody(b, size.packages))
+				if is.Stats().RoutedNamed == 0 {
+					b.Fatal("replies were not routed")
+				}
+			})
 		})
+	}
+}
+
+// extensionReplyBody is the extension request the replicant rule makes of
+// the same reply as replyBody's: the reply action with the event and its
+// routing, keyed by benchMID.
+func extensionReplyBody(b *testing.B, n int) []byte {
+	det := replyBody(b, n, detection)
+	var env struct {
+		Data struct {
+			Detect  json.RawMessage `json:"detect"`
+			Routing json.RawMessage `json:"routing"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(det, &env); err != nil {
+		b.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"version": extension.ProtocolVersion, "idempotency_key": benchMID,
+		"request": map[string]any{
+			"org":    map[string]any{"oid": testOID, "jwt": testJWT},
+			"action": ReplyAction,
+			"data":   map[string]any{"event": env.Data.Detect, "routing": env.Data.Routing},
+		},
+	})
+	return body
+}
+
+// serveExtensionLoop is serveLoop for the extension protocol: each
+// iteration a new idempotency key, the body signed, then gzipped (not
+// timed).
+func serveExtensionLoop(b *testing.B, h http.Handler, body []byte) {
+	key := bytes.Index(body, []byte(benchMID))
+	if key < 0 {
+		b.Fatal("no key placeholder")
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	n := 0
+	for b.Loop() {
+		n++
+		for i, m := key+len(benchMID)-1, n; i >= key+len("mid-"); i-- {
+			body[i] = byte('0' + m%10)
+			m /= 10
+		}
+		sig := service.Sign([]byte(testSecret), body)
+		b.StopTimer()
+		zipped.Reset()
+		zw.Reset(&zipped)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		b.StartTimer()
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(zipped.Bytes()))
+		req.Header.Set(extension.SignatureHeader, sig)
+		req.Header.Set("Content-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -183,11 +184,11 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request, tc *trackedCo
 	var err error
 	switch {
 	case gz:
-		body, held, err = s.readGzip(r.Context(), src, &p)
+		body, held, err = s.readGzip(r.Context(), src, n, &p)
 	case n >= 0:
 		body, held, err = s.readKnown(r.Context(), src, n, &p)
 	default:
-		body, held, err = s.readGrowing(r.Context(), src, &p, nil)
+		body, held, err = s.readGrowing(r.Context(), src, &p, nil, 0)
 	}
 	p.done()
 	if err == nil {
@@ -251,10 +252,10 @@ func (s *Service) readKnown(ctx context.Context, src io.Reader, n int64, p *pace
 }
 
 // readGrowing reads a body of unknown length from rd (a chunked body, or
-// one being inflated), taking budget as it grows. The pacer goes by the
-// bytes read, or by wire() when given (the bytes on the wire of a body
-// being inflated).
-func (s *Service) readGrowing(ctx context.Context, rd io.Reader, p *pacer, wire func() int64) ([]byte, int64, error) {
+// one being inflated), taking budget as it grows, from hint bytes when
+// given. The pacer goes by the bytes read, or by wire() when given (the
+// bytes on the wire of a body being inflated).
+func (s *Service) readGrowing(ctx context.Context, rd io.Reader, p *pacer, wire func() int64, hint int64) ([]byte, int64, error) {
 	var buf []byte
 	var held int64
 	for {
@@ -263,6 +264,9 @@ func (s *Service) readGrowing(ctx context.Context, rd io.Reader, p *pacer, wire 
 				return buf, held, errTooLarge
 			}
 			next := max(2*int64(cap(buf)), 4<<10)
+			if cap(buf) == 0 && hint > next {
+				next = hint
+			}
 			if next >= s.maxBody {
 				// Straight to the last size: a step to exactly the
 				// limit, then one past it, would hold both at once.
@@ -304,18 +308,32 @@ type gzipError struct{ err error }
 func (e gzipError) Error() string { return "gzip: " + e.err.Error() }
 
 // readGzip inflates a body as it arrives from src. The compressed bytes
-// are bounded by the body limit too.
-func (s *Service) readGzip(ctx context.Context, src io.Reader, p *pacer) ([]byte, int64, error) {
-	wire := &countingReader{r: io.LimitReader(src, s.maxBody+1)}
+// are bounded by the body limit too; n, when known, is their number.
+func (s *Service) readGzip(ctx context.Context, src io.Reader, n int64, p *pacer) ([]byte, int64, error) {
+	z := inflaters.Get().(*inflater)
+	defer inflaters.Put(z)
+	z.wire = countingReader{r: io.LimitReader(src, s.maxBody+1)}
+	z.br.Reset(&z.wire)
+	defer z.br.Reset(nil)
 	p.before(0)
-	zr, err := gzip.NewReader(wire)
+	var err error
+	if z.zr == nil {
+		z.zr, err = gzip.NewReader(&z.br)
+	} else {
+		err = z.zr.Reset(&z.br)
+	}
 	if err != nil {
 		return nil, 0, gzipFailure(err)
 	}
-	defer zr.Close()
-	body, held, err := s.readGrowing(ctx, zr, p, func() int64 { return wire.n })
+	// JSON inflates several times over: start from a guess rather
+	// than from a few KiB, doubling.
+	hint := int64(0)
+	if n > 0 {
+		hint = 8 * n
+	}
+	body, held, err := s.readGrowing(ctx, z.zr, p, func() int64 { return z.wire.n }, hint)
 	switch {
-	case wire.n > s.maxBody:
+	case z.wire.n > s.maxBody:
 		return body, held, errTooLarge
 	case err == errBusy || err == errTooLarge:
 		return body, held, err
@@ -324,6 +342,20 @@ func (s *Service) readGzip(ctx context.Context, src io.Reader, p *pacer) ([]byte
 	}
 	return body, held, nil
 }
+
+// inflater is what inflating a body needs, kept between bodies: a gzip
+// reader's window alone is 32 KiB.
+type inflater struct {
+	wire countingReader
+	br   bufio.Reader
+	zr   *gzip.Reader
+}
+
+var inflaters = sync.Pool{New: func() any {
+	z := new(inflater)
+	z.br = *bufio.NewReaderSize(nil, 16<<10)
+	return z
+}}
 
 // gzipFailure tells a transport error (kept: a timeout is a slow body)
 // from a corrupt stream.

@@ -31,7 +31,7 @@ var (
 // Valid reports whether b is one valid JSON value, surrounded by nothing
 // but whitespace, under the rules of encoding/json's Valid.
 func Valid(b []byte) bool {
-	err := scan(b, nil)
+	err := scan(b, nil, nil)
 	return err == nil || err == ErrNotObject
 }
 
@@ -46,7 +46,19 @@ func ScanObject(b []byte, member func(key, value []byte) error) error {
 	if member == nil {
 		member = func(_, _ []byte) error { return nil }
 	}
-	return scan(b, member)
+	return scan(b, member, nil)
+}
+
+// ScanNested is ScanObject that also calls nested with the members of the
+// objects that are values of b's members, as soon as each is validated:
+// parent is the key of the member whose value holds them (a literal, as
+// key is). A member's nested members are handed over before the member
+// itself.
+func ScanNested(b []byte, member func(key, value []byte) error, nested func(parent, key, value []byte) error) error {
+	if member == nil {
+		member = func(_, _ []byte) error { return nil }
+	}
+	return scan(b, member, nested)
 }
 
 // isSpace marks JSON whitespace.
@@ -69,13 +81,14 @@ func special(x uint64) uint64 {
 
 // scan validates b. When member is not nil and b is an object, it is
 // called for each top-level member.
-func scan(b []byte, member func(key, value []byte) error) error {
+func scan(b []byte, member func(key, value []byte) error, nested func(parent, key, value []byte) error) error {
 	// One bit per open container: set for an object.
 	var stack [MaxDepth/64 + 1]uint64
 	depth := 0
 	i, n := 0, len(b)
 	object := false // b is an object: its members go to member
 	keyStart, keyEnd, valStart := 0, 0, 0
+	nKeyStart, nKeyEnd, nValStart := 0, 0, 0 // of a member at depth 2
 
 value:
 	for i < n && isSpace[b[i]] {
@@ -84,8 +97,11 @@ value:
 	if i >= n {
 		return ErrSyntax
 	}
-	if depth == 1 {
+	switch depth {
+	case 1:
 		valStart = i
+	case 2:
+		nValStart = i
 	}
 	switch c := b[i]; c {
 	case '{':
@@ -170,6 +186,11 @@ after: // a value ends at i
 			return err
 		}
 	}
+	if depth == 2 && object && nested != nil && stack[0]&2 != 0 {
+		if err := nested(b[keyStart:keyEnd], b[nKeyStart:nKeyEnd], b[nValStart:i]); err != nil {
+			return err
+		}
+	}
 	for i < n && isSpace[b[i]] {
 		i++
 	}
@@ -212,8 +233,11 @@ key: // a member's key is due at i
 		if end < 0 {
 			return ErrSyntax
 		}
-		if depth == 1 {
+		switch depth {
+		case 1:
 			keyStart, keyEnd = i, end
+		case 2:
+			nKeyStart, nKeyEnd = i, end
 		}
 		i = end
 	}

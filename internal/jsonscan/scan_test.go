@@ -245,3 +245,42 @@ func TestAppendCompact(t *testing.T) {
 		t.Errorf("AppendCompact of bad JSON = %s, %v", got, err)
 	}
 }
+
+func TestScanNested(t *testing.T) {
+	doc := []byte(`{"a": {"x": 1, "y": {"deep": 2}}, "b": [ {"no": 1} ], "c": "s", "d": {}, "e": {"z": [1, {"w": 3}]}}`)
+	var got []string
+	err := ScanNested(doc, func(k, v []byte) error {
+		got = append(got, "member "+string(k)+"="+string(v))
+		return nil
+	}, func(p, k, v []byte) error {
+		got = append(got, "nested "+string(p)+"."+string(k)+"="+string(v))
+		return nil
+	})
+	want := []string{
+		`nested "a"."x"=1`,
+		`nested "a"."y"={"deep": 2}`,
+		`member "a"={"x": 1, "y": {"deep": 2}}`,
+		`member "b"=[ {"no": 1} ]`,
+		`member "c"="s"`,
+		`member "d"={}`,
+		`nested "e"."z"=[1, {"w": 3}]`,
+		`member "e"={"z": [1, {"w": 3}]}`,
+	}
+	if err != nil || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("err %v, got\n%s\nwant\n%s", err, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, bad := range []string{`[{"a":{"b":1}}]`, `{"a":{"b":1}`, `{"a":{"b":}}`} {
+		calls := 0
+		err := ScanNested([]byte(bad), nil, func(_, _, _ []byte) error { calls++; return nil })
+		if err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+		if bad[0] == '[' && calls != 0 {
+			t.Errorf("%s: members of an array's objects reported", bad)
+		}
+	}
+	stop := errors.New("stop")
+	if err := ScanNested(doc, nil, func(_, _, _ []byte) error { return stop }); err != stop {
+		t.Errorf("nested's error: %v", err)
+	}
+}
